@@ -1,0 +1,46 @@
+"""incipoly: incidental polysemanticity toy models, trained fast, checked against exact theory.
+
+Implements the setting of Lecomte et al., "What Causes Polysemanticity? An Alternative Origin
+Story of Mixed Selectivity from Incidental Causes" (arXiv 2312.03096). Importing is cheap: kernels
+compile on first use (or via :func:`warmup`) and are cached on disk.
+"""
+__version__ = "0.1.0"
+
+from . import metrics
+from .config import Config
+from .store import Run, load
+from .train import DivergenceError, train
+
+
+def warmup(dtypes=("float32", "float64")):
+    """Compile (or load from cache) the CPU kernels for ``dtypes`` so the first real call is fast."""
+    for dtype in dtypes:
+        for optimizer in ("adamw", "sgd", "gd-prox"):
+            for noise in ("none", "bernoulli"):
+                cfg = Config(n_features=2, n_hidden=2, steps=1, optimizer=optimizer, noise=noise,
+                             noise_std=0.1, dtype=dtype)
+                train(cfg, seeds=1, record=2, progress=False)
+
+
+def available_backends():
+    """Backends usable here: always ``"cpu"``, plus ``"cuda"`` when numba-cuda sees a GPU."""
+    out = ["cpu"]
+    try:
+        from numba import cuda
+        if cuda.is_available():
+            out.append("cuda")
+    except ImportError:
+        pass
+    return out
+
+
+def __getattr__(name):
+    # analytic pulls in scipy; load it on first use so `import incipoly` stays light.
+    if name == "analytic":
+        import importlib
+        return importlib.import_module(".analytic", __name__)
+    raise AttributeError(f"module 'incipoly' has no attribute {name!r}")
+
+
+__all__ = ["Config", "train", "Run", "load", "metrics", "analytic", "warmup",
+           "available_backends", "DivergenceError", "__version__"]

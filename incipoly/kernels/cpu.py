@@ -1,0 +1,248 @@
+"""Compiled CPU kernels (Numba ``@njit``): forward/backward, optimiser updates, training chunks.
+
+For one instance with weights ``W`` (n×m), hidden noise ``ξ`` (length m) and ``z_j = W_j·ξ``:
+
+    P_ij = (W_i + ξ)·W_j = G_ij + z_j,            G = W Wᵀ  (symmetric: half is computed)
+    L    = Σ_ij (ReLU(P_ij) − δ_ij)²,             D_ij = ∂L/∂P_ij = 2 (P_ij − δ_ij) · [P_ij > 0]
+    ∇_k  = Σ_j (D_kj + D_jk) W_j + (Σ_i D_ik) ξ   (noiseless: D is symmetric and ∇ = 2 D W)
+
+Rows of ``D + Dᵀ`` are mostly zero once features stop interfering (the ReLU zeroes ``P_ij ≤ 0``),
+so the gradient loop skips zero entries. Training runs a whole chunk of steps per call, in
+parallel over instances (``prange``); each instance touches only its own slice, so results do not
+depend on the thread count.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .noise import noise_value
+
+#: Reassociation lets LLVM vectorise the dot-product reductions; no nnan/ninf, so divergence
+#: checks still see NaN and inf.
+_FAST = {"reassoc", "contract", "nsz"}
+
+OPT_CODES = {"adamw": 0, "sgd": 1, "gd-prox": 2}
+
+# Layout of the per-step scalar vector ``hp`` (cast to the weights' dtype each step).
+_LR, _L1, _DECAY, _B1, _B1C, _B2, _B2C, _EPS, _STEP_SIZE, _BC2_SQRT, _SIGMA = range(11)
+N_HP = 11
+
+
+@njit(fastmath=_FAST, cache=True)
+def _dot(a, b):
+    acc = a[0] * b[0]
+    for k in range(1, a.shape[0]):
+        acc += a[k] * b[k]
+    return acc
+
+
+@njit(fastmath=_FAST, cache=True)
+def _gram(W, G):
+    """Upper triangle of ``G = W Wᵀ`` mirrored into the lower one."""
+    n = W.shape[0]
+    for i in range(n):
+        for j in range(i, n):
+            g = _dot(W[i], W[j])
+            G[i, j] = g
+            G[j, i] = g
+
+
+@njit(cache=True)
+def _residual(G, z, noisy, Sm, c):
+    """``Sm = D + Dᵀ`` and ``c_k = Σ_i D_ik``; returns ``L = Σ (ReLU(P) − δ)²`` in float64."""
+    n = G.shape[0]
+    loss = 0.0
+    if not noisy:
+        for i in range(n):
+            for j in range(i, n):
+                p = G[i, j]
+                r = p - 1 if i == j else p
+                if p > 0:
+                    d = r + r
+                    Sm[i, j] = d + d
+                    Sm[j, i] = d + d
+                    loss += r * r * (1.0 if i == j else 2.0)
+                else:
+                    Sm[i, j] = 0
+                    Sm[j, i] = 0
+                    loss += 1.0 if i == j else 0.0
+        return loss
+    Sm[:, :] = 0
+    c[:] = 0
+    for i in range(n):          # input i, output j
+        for j in range(n):
+            p = G[i, j] + z[j]
+            r = p - 1 if i == j else p
+            if p > 0:
+                d = r + r
+                Sm[i, j] += d
+                Sm[j, i] += d
+                c[j] += d
+                loss += r * r
+            elif i == j:
+                loss += 1.0
+    return loss
+
+
+@njit(fastmath=_FAST, cache=True)
+def _smooth_grad(W, xi, noisy, G, Sm, z, c, grad):
+    """Gradient of the smooth loss into ``grad``; returns the smooth loss."""
+    n, m = W.shape
+    if noisy:
+        for j in range(n):
+            z[j] = _dot(W[j], xi)
+    _gram(W, G)
+    loss = _residual(G, z, noisy, Sm, c)
+    for k in range(n):
+        gk = grad[k]
+        gk[:] = 0
+        for j in range(n):
+            s = Sm[k, j]
+            if s != 0:
+                wj = W[j]
+                for l in range(m):
+                    gk[l] += s * wj[l]
+        if noisy:
+            ck = c[k]
+            if ck != 0:
+                for l in range(m):
+                    gk[l] += ck * xi[l]
+    return loss
+
+
+@njit(cache=True)
+def _update(W, M1, V, grad, opt, hp):
+    """One optimiser step in place (``hp`` holds the step's scalars in W's dtype).
+
+    adamw (torch.optim.AdamW): ``w ← w(1 − lr·wd)``; ``m ← m + (1−β₁)(g − m)``;
+    ``v ← β₂v + (1−β₂)g²``; ``w ← w − (lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)``.
+    sgd: ``w ← w(1 − lr·wd) − lr·g``.  In both ``g = ∇ + λ·sign(w)``.
+    gd-prox: ``u = w(1 − lr·wd) − lr·∇``, ``w ← sign(u)·max(|u| − lr·λ, 0)``.
+    Returns False as soon as a weight is not finite.
+    """
+    n, m = W.shape
+    lr, l1, decay = hp[_LR], hp[_L1], hp[_DECAY]
+    neg_lr = -lr
+    thr = lr * l1
+    finite = True
+    for k in range(n):
+        for l in range(m):
+            w = W[k, l]
+            g = grad[k, l]
+            if opt == 2:
+                u = w * decay + neg_lr * g
+                a = abs(u) - thr
+                w = np.sign(u) * a if a > 0 else u * 0
+            else:
+                g = g + l1 * np.sign(w)
+                if opt == 0:
+                    w = w * decay
+                    mk = M1[k, l]
+                    mk = mk + hp[_B1C] * (g - mk)
+                    vk = V[k, l] * hp[_B2] + hp[_B2C] * g * g
+                    M1[k, l] = mk
+                    V[k, l] = vk
+                    w = w + (-hp[_STEP_SIZE]) * mk / (np.sqrt(vk) / hp[_BC2_SQRT] + hp[_EPS])
+                else:
+                    w = w * decay + neg_lr * g
+            W[k, l] = w
+            finite &= np.isfinite(w)
+    return finite
+
+
+@njit(cache=True)
+def _step_scalars(hp64, t, hp):
+    """Fill ``hp`` (weights' dtype) from the float64 constants and the 1-based AdamW step ``t``."""
+    for i in range(N_HP):
+        hp[i] = hp64[i]
+    hp[_STEP_SIZE] = hp64[_LR] / (1.0 - hp64[_B1] ** float(t))
+    hp[_BC2_SQRT] = np.sqrt(1.0 - hp64[_B2] ** float(t))
+
+
+@njit(parallel=True, cache=True)
+def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, hp64, bad_step):
+    """Advance every instance from step ``t0`` by ``nsteps`` steps, in place.
+
+    ``bad_step[s]`` is set to the (0-based) step at which instance ``s`` first produced a
+    non-finite weight; that instance then stops. Instances with ``bad_step >= 0`` are skipped.
+    """
+    S, n, m = W.shape
+    noisy = noise != 0
+    for s in prange(S):
+        if bad_step[s] >= 0:
+            continue
+        Ws = W[s]
+        G = np.empty((n, n), W.dtype)
+        Sm = np.empty((n, n), W.dtype)
+        grad = np.empty((n, m), W.dtype)
+        xi = np.zeros(m, W.dtype)
+        z = np.zeros(n, W.dtype)
+        c = np.zeros(n, W.dtype)
+        hp = np.empty(N_HP, W.dtype)
+        for t in range(t0, t0 + nsteps):
+            if noisy:
+                for j in range(m):
+                    xi[j] = noise_value(noise, hp64[_SIGMA], keys[s], t, j, m)
+            _smooth_grad(Ws, xi, noisy, G, Sm, z, c, grad)
+            _step_scalars(hp64, t + 1, hp)
+            if not _update(Ws, M1[s], V[s], grad, opt, hp):
+                bad_step[s] = t
+                break
+
+
+@njit(cache=True)
+def loss_and_grad(W, xi, l1):
+    """Loss ``Σ (ReLU((W_i+ξ)·W_j) − δ_ij)² + λΣ|W|`` and its (sub)gradient for one instance."""
+    n, m = W.shape
+    G = np.empty((n, n), W.dtype)
+    Sm = np.empty((n, n), W.dtype)
+    z = np.zeros(n, W.dtype)
+    c = np.zeros(n, W.dtype)
+    grad = np.empty((n, m), W.dtype)
+    loss = _smooth_grad(W, xi, True, G, Sm, z, c, grad)
+    for k in range(n):
+        for l in range(m):
+            grad[k, l] += l1 * np.sign(W[k, l])
+            loss += l1 * abs(W[k, l])
+    return loss, grad
+
+
+@njit(parallel=True, fastmath=_FAST, cache=True)
+def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
+    """Noiseless loss per instance and per-feature Σ|w|, Σw², Σw⁴ and #{|w| > tol}."""
+    S, n, m = W.shape
+    for s in prange(S):
+        Ws = W[s]
+        total = 0.0
+        for i in range(n):
+            a1 = 0.0
+            a2 = 0.0
+            a4 = 0.0
+            cnt = 0
+            for l in range(m):
+                w = float(Ws[i, l])
+                w2 = w * w
+                a1 += abs(w)
+                a2 += w2
+                a4 += w2 * w2
+                cnt += abs(w) > tol
+            l1n[s, i] = a1
+            l2n[s, i] = a2
+            l4n[s, i] = a4
+            active[s, i] = cnt
+            total += l1 * a1
+            for j in range(n):
+                p = float(_dot(Ws[i], Ws[j]))
+                y = p if p > 0 else 0.0
+                r = y - 1.0 if i == j else y
+                total += r * r
+        loss[s] = total
+
+
+def make_hyperparameters(config, beta1, beta2, eps):
+    """Float64 constants ``hp64`` for :func:`train_chunk` from a :class:`~incipoly.Config`."""
+    hp = np.zeros(N_HP)
+    hp[_LR], hp[_L1] = config.lr, config.l1
+    hp[_DECAY] = 1.0 - config.lr * config.weight_decay
+    hp[_B1], hp[_B1C], hp[_B2], hp[_B2C], hp[_EPS] = beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps
+    hp[_SIGMA] = config.noise_std
+    return hp

@@ -1,0 +1,143 @@
+"""Statistics of trained (and initial) weights.
+
+Every function takes one instance ``(n, m)`` or a batch ``(instances, n, m)`` and returns arrays
+with a leading instance axis (dropped again for a single 2-D input).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+def _batch(W, name="W"):
+    arr = np.asarray(W)
+    if arr.ndim == 2:
+        return arr[None], True
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must have shape (n, m) or (instances, n, m); got {arr.shape}")
+    return arr, False
+
+
+def _out(x, single):
+    return x[0] if single else x
+
+
+def _check_band(band):
+    lo, hi = band
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
+        raise ValueError(f"band must be (low, high) with 0 <= low <= high, finite; got {band!r}")
+    return float(lo), float(hi)
+
+
+def polysemantic_neurons(W, band=(0.8, 1.2)):
+    """Number of neurons where more than one feature has ``|W_ik| ∈ [low, high]`` (the paper's count).
+
+    Returns an int array, one count per instance.
+    """
+    arr, single = _batch(W)
+    lo, hi = _check_band(band)
+    a = np.abs(arr)
+    in_band = (a >= lo) & (a <= hi)
+    return _out((in_band.sum(axis=1) > 1).sum(axis=1), single)
+
+
+def polysemantic_neurons_above(W, threshold=0.5):
+    """Number of neurons where more than one feature has ``|W_ik| > threshold``."""
+    if not (np.isfinite(threshold) and threshold >= 0):
+        raise ValueError(f"threshold must be a finite number >= 0; got {threshold!r}")
+    arr, single = _batch(W)
+    return _out(((np.abs(arr) > threshold).sum(axis=1) > 1).sum(axis=1), single)
+
+
+class Assignment(NamedTuple):
+    """Which neuron(s) carry each feature.
+
+    neuron, sign : (instances, n) — the neuron with the largest ``|W_ik|`` and the sign there.
+    carried : (instances, n, m) int8 — ``sign(W_ik)`` where ``|W_ik|`` is in the band, else 0.
+    """
+    neuron: np.ndarray
+    sign: np.ndarray
+    carried: np.ndarray
+
+
+def assignments(W, band=(0.8, 1.2)) -> Assignment:
+    """Each feature's strongest neuron with its sign, and every (feature, neuron) pair in the band."""
+    arr, single = _batch(W)
+    lo, hi = _check_band(band)
+    neuron = np.abs(arr).argmax(axis=2)
+    sign = np.sign(np.take_along_axis(arr, neuron[..., None], axis=2)[..., 0]).astype(np.int8)
+    a = np.abs(arr)
+    carried = np.where((a >= lo) & (a <= hi), np.sign(arr), 0).astype(np.int8)
+    if single:
+        return Assignment(neuron[0], sign[0], carried[0])
+    return Assignment(neuron, sign, carried)
+
+
+class Collisions(NamedTuple):
+    """Collisions of the initial argmax neurons.
+
+    neuron, sign : (instances, n) — argmax ``|W0_ik|`` per feature and the sign of that weight.
+    pairs : (instances,) — feature pairs that share their argmax neuron.
+    same_sign_pairs : (instances,) — those pairs whose signs agree (they conflict through the ReLU).
+    mixed_neurons : (instances,) — neurons that are the argmax of features of both signs
+        (the birthday-with-signs count of :func:`incipoly.analytic.expected_polysemantic`).
+    """
+    neuron: np.ndarray
+    sign: np.ndarray
+    pairs: np.ndarray
+    same_sign_pairs: np.ndarray
+    mixed_neurons: np.ndarray
+
+
+def initial_collisions(W0) -> Collisions:
+    """Argmax neuron of each feature at initialisation and how the features collide there."""
+    arr, single = _batch(W0, "W0")
+    S, n, m = arr.shape
+    neuron = np.abs(arr).argmax(axis=2)
+    sign = np.sign(np.take_along_axis(arr, neuron[..., None], axis=2)[..., 0]).astype(np.int8)
+    pos = np.zeros((S, m), np.int64)
+    neg = np.zeros((S, m), np.int64)
+    rows = np.repeat(np.arange(S), n)
+    np.add.at(pos, (rows, neuron.ravel()), (sign > 0).ravel())
+    np.add.at(neg, (rows, neuron.ravel()), (sign < 0).ravel())
+    tot = pos + neg
+    pairs = (tot * (tot - 1) // 2).sum(axis=1)
+    same = (pos * (pos - 1) // 2 + neg * (neg - 1) // 2).sum(axis=1)
+    mixed = ((pos > 0) & (neg > 0)).sum(axis=1)
+    out = Collisions(neuron, sign, pairs, same, mixed)
+    return Collisions(*(x[0] for x in out)) if single else out
+
+
+def winner_rank(W0, W):
+    """Rank of each feature's final argmax neuron in its initial ``|W0_i·|`` order (0 = initial argmax)."""
+    a0, single = _batch(W0, "W0")
+    a1, _ = _batch(W, "W")
+    if a0.shape != a1.shape:
+        raise ValueError(f"W0 and W must have the same shape; got {a0.shape} and {a1.shape}")
+    final = np.abs(a1).argmax(axis=2)
+    init_at_final = np.take_along_axis(np.abs(a0), final[..., None], axis=2)
+    return _out((np.abs(a0) > init_at_final).sum(axis=2), single)
+
+
+def start_end_correlation(W0, W):
+    """Pearson correlation between each feature's initial row ``W0_i`` and final row ``W_i``.
+
+    Returns (instances, n); rows with zero variance give NaN.
+    """
+    a0, single = _batch(W0, "W0")
+    a1, _ = _batch(W, "W")
+    if a0.shape != a1.shape:
+        raise ValueError(f"W0 and W must have the same shape; got {a0.shape} and {a1.shape}")
+    x = a0 - a0.mean(axis=2, keepdims=True)
+    y = a1 - a1.mean(axis=2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (x * y).sum(axis=2) / np.sqrt((x * x).sum(axis=2) * (y * y).sum(axis=2))
+    return _out(r, single)
+
+
+def feature_norms(W):
+    """Per-feature ``‖W_i‖₂`` and ``‖W_i‖₄⁴ = Σ_k W_ik⁴``, each (instances, n)."""
+    arr, single = _batch(W)
+    a = arr.astype(np.float64)
+    return _out(np.sqrt((a * a).sum(axis=2)), single), _out((a ** 4).sum(axis=2), single)
