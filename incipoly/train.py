@@ -127,6 +127,7 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     bar = _progress_bar(config.steps, progress)
     take(0)
     bounds = _chunk_bounds(marks, chunk_steps)
+    blas_limit = _single_threaded_blas()
     try:
         for t0, t1 in zip(bounds[:-1], bounds[1:]):
             bad = state.advance(t0, t1 - t0)
@@ -138,12 +139,24 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
             take(t1)
             bar.update(t1 - t0)
     finally:
+        blas_limit.unregister()
         bar.close()
     W = state.weights()
     hist["step"] = marks
     elapsed = time.perf_counter() - start
     return Run(config=config, seeds=seeds, W0=W0, W=W, history=hist,
                info={"backend": backend, "seconds": elapsed, "active_tol": float(active_tol)})
+
+
+def _single_threaded_blas():
+    """Cap BLAS at one thread: kernels call gemm from inside their own parallel loop.
+
+    Numba's ``np.dot`` calls the BLAS behind ``scipy.linalg.cython_blas``; it is imported here so
+    that threadpoolctl sees (and limits) that library.
+    """
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _progress_bar(total, enabled):
@@ -168,13 +181,14 @@ class _CpuState:
         self.opt = cpu.OPT_CODES[config.optimizer]
         self.noise = NOISE_CODES[config.noise]
         self.hp = cpu.make_hyperparameters(config, ADAM_BETA1, ADAM_BETA2, ADAM_EPS)
+        self.use_blas = W.shape[1] * W.shape[2] >= cpu.BLAS_MIN_SIZE
         self.bad_step = np.full(W.shape[0], -1, np.int64)
         self.row_stats = cpu.row_stats
 
     def advance(self, t0, nsteps):
         """Run steps ``t0 … t0+nsteps−1``; return the indices of instances that diverged."""
         self._cpu.train_chunk(self.W, self.M1, self.V, self.keys, t0, nsteps, self.opt,
-                              self.noise, self.hp, self.bad_step)
+                              self.noise, self.use_blas, self.hp, self.bad_step)
         return np.flatnonzero(self.bad_step >= 0)
 
     def weights(self):

@@ -29,11 +29,12 @@ def test_gradient_matches_central_differences(n, m, with_noise, rng):
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
 
 
-@pytest.mark.parametrize("n,m", SHAPES)
-def test_loss_and_gradient_match_naive(n, m, rng):
+@pytest.mark.parametrize("n,m", SHAPES + [(40, 30)])
+@pytest.mark.parametrize("use_blas", [False, True])
+def test_loss_and_gradient_match_naive(n, m, use_blas, rng):
     W = rng.normal(0, 0.7, (n, m))
     xi = rng.normal(0, 0.3, m)
-    loss, grad = cpu.loss_and_grad(W, xi, 0.02)
+    loss, grad = cpu.loss_and_grad(W, xi, 0.02, use_blas)
     loss_ref, grad_ref = naive.loss_and_grad(W, xi, 0.02)
     assert loss == pytest.approx(loss_ref, rel=1e-12)
     np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-13)
@@ -59,6 +60,19 @@ def test_other_noises_match_naive(noise_kind):
                     noise=noise_kind, noise_std=0.15, dtype="float64")
     run = ip.train(cfg, seeds=[5], progress=False)
     ref = naive.train(run.W0[0], 200, "sgd", 0.02, 0.0, 0.0, noise_kind, 0.15, noise_keys([5])[0])
+    assert np.abs(run.W[0] - ref).max() <= 1e-10
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_blas_path_trajectory_matches_naive(optimizer):
+    """n·m ≥ BLAS_MIN_SIZE: gemm for G, dense gemm then sparse rows for (D + Dᵀ)W as training sparsifies."""
+    n, m = 48, 96
+    assert n * m >= cpu.BLAS_MIN_SIZE
+    cfg = ip.Config(n_features=n, n_hidden=m, steps=200, optimizer=optimizer, lr=0.02, l1=1e-3,
+                    noise="bernoulli", noise_std=0.05, dtype="float64")
+    run = ip.train(cfg, seeds=[1], progress=False)
+    ref = naive.train(run.W0[0], 200, optimizer, 0.02, 1e-3, cfg.weight_decay, "bernoulli", 0.05,
+                      noise_keys([1])[0])
     assert np.abs(run.W[0] - ref).max() <= 1e-10
 
 

@@ -19,15 +19,22 @@ from .noise import noise_value
 #: Reassociation lets LLVM vectorise the dot-product reductions; no nnan/ninf, so divergence
 #: checks still see NaN and inf.
 _FAST = {"reassoc", "contract", "nsz"}
+#: IEEE division (no Python ZeroDivisionError check, which would block vectorisation); cached.
+_JIT = {"cache": True, "error_model": "numpy"}
 
 OPT_CODES = {"adamw": 0, "sgd": 1, "gd-prox": 2}
+
+#: Form the Gram matrix with BLAS gemm from this many weights per instance (n·m) on.
+BLAS_MIN_SIZE = 4096
+#: Dense gemm for (D + Dᵀ) W while more than this fraction of its entries are non-zero.
+DENSE_FRACTION = 0.1
 
 # Layout of the per-step scalar vector ``hp`` (cast to the weights' dtype each step).
 _LR, _L1, _DECAY, _B1, _B1C, _B2, _B2C, _EPS, _STEP_SIZE, _BC2_SQRT, _SIGMA = range(11)
 N_HP = 11
 
 
-@njit(fastmath=_FAST, cache=True)
+@njit(fastmath=_FAST, **_JIT)
 def _dot(a, b):
     acc = a[0] * b[0]
     for k in range(1, a.shape[0]):
@@ -35,7 +42,7 @@ def _dot(a, b):
     return acc
 
 
-@njit(fastmath=_FAST, cache=True)
+@njit(fastmath=_FAST, **_JIT)
 def _gram(W, G):
     """Upper triangle of ``G = W Wᵀ`` mirrored into the lower one."""
     n = W.shape[0]
@@ -46,11 +53,15 @@ def _gram(W, G):
             G[j, i] = g
 
 
-@njit(cache=True)
+@njit(**_JIT)
 def _residual(G, z, noisy, Sm, c):
-    """``Sm = D + Dᵀ`` and ``c_k = Σ_i D_ik``; returns ``L = Σ (ReLU(P) − δ)²`` in float64."""
+    """``Sm = D + Dᵀ`` and ``c_k = Σ_i D_ik``.
+
+    Returns ``L = Σ (ReLU(P) − δ)²`` (float64) and the number of non-zero entries of ``Sm``.
+    """
     n = G.shape[0]
     loss = 0.0
+    nnz = 0
     if not noisy:
         for i in range(n):
             for j in range(i, n):
@@ -61,11 +72,12 @@ def _residual(G, z, noisy, Sm, c):
                     Sm[i, j] = d + d
                     Sm[j, i] = d + d
                     loss += r * r * (1.0 if i == j else 2.0)
+                    nnz += 1 if i == j else 2
                 else:
                     Sm[i, j] = 0
                     Sm[j, i] = 0
                     loss += 1.0 if i == j else 0.0
-        return loss
+        return loss, nnz
     Sm[:, :] = 0
     c[:] = 0
     for i in range(n):          # input i, output j
@@ -78,20 +90,16 @@ def _residual(G, z, noisy, Sm, c):
                 Sm[j, i] += d
                 c[j] += d
                 loss += r * r
+                nnz += 2
             elif i == j:
                 loss += 1.0
-    return loss
+    return loss, nnz
 
 
-@njit(fastmath=_FAST, cache=True)
-def _smooth_grad(W, xi, noisy, G, Sm, z, c, grad):
-    """Gradient of the smooth loss into ``grad``; returns the smooth loss."""
+@njit(fastmath=_FAST, **_JIT)
+def _sparse_rows_times(Sm, W, grad):
+    """``grad = Sm W`` visiting only the non-zero entries of ``Sm`` (row-by-row axpy)."""
     n, m = W.shape
-    if noisy:
-        for j in range(n):
-            z[j] = _dot(W[j], xi)
-    _gram(W, G)
-    loss = _residual(G, z, noisy, Sm, c)
     for k in range(n):
         gk = grad[k]
         gk[:] = 0
@@ -101,55 +109,81 @@ def _smooth_grad(W, xi, noisy, G, Sm, z, c, grad):
                 wj = W[j]
                 for l in range(m):
                     gk[l] += s * wj[l]
-        if noisy:
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _smooth_grad(W, xi, noisy, use_blas, G, Sm, z, c, grad):
+    """Gradient of the smooth loss into ``grad``; returns the smooth loss.
+
+    ``use_blas``: form ``G = W Wᵀ`` with BLAS gemm (faster than the hand-written symmetric loop
+    from moderate sizes on, see bench/RESULTS.md), and ``(D + Dᵀ) W`` too while ``D + Dᵀ`` is
+    denser than ``DENSE_FRACTION``; otherwise the product visits only its non-zero entries.
+    """
+    n, m = W.shape
+    if noisy:
+        for j in range(n):
+            z[j] = _dot(W[j], xi)
+    if use_blas:
+        np.dot(W, W.T, G)
+    else:
+        _gram(W, G)
+    loss, nnz = _residual(G, z, noisy, Sm, c)
+    if use_blas and nnz > DENSE_FRACTION * n * n:
+        np.dot(Sm, W, grad)
+    else:
+        _sparse_rows_times(Sm, W, grad)
+    if noisy:
+        for k in range(n):
             ck = c[k]
             if ck != 0:
+                gk = grad[k]
                 for l in range(m):
                     gk[l] += ck * xi[l]
     return loss
 
 
-@njit(cache=True)
-def _update(W, M1, V, grad, opt, hp):
-    """One optimiser step in place (``hp`` holds the step's scalars in W's dtype).
+@njit(**_JIT)
+def _update(w, m1, v, g, opt, hp):
+    """One optimiser step on flat views, in place (``hp``: the step's scalars in w's dtype).
 
     adamw (torch.optim.AdamW): ``w ← w(1 − lr·wd)``; ``m ← m + (1−β₁)(g − m)``;
     ``v ← β₂v + (1−β₂)g²``; ``w ← w − (lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)``.
     sgd: ``w ← w(1 − lr·wd) − lr·g``.  In both ``g = ∇ + λ·sign(w)``.
     gd-prox: ``u = w(1 − lr·wd) − lr·∇``, ``w ← sign(u)·max(|u| − lr·λ, 0)``.
-    Returns False as soon as a weight is not finite.
     """
-    n, m = W.shape
     lr, l1, decay = hp[_LR], hp[_L1], hp[_DECAY]
     neg_lr = -lr
-    thr = lr * l1
-    finite = True
-    for k in range(n):
-        for l in range(m):
-            w = W[k, l]
-            g = grad[k, l]
-            if opt == 2:
-                u = w * decay + neg_lr * g
-                a = abs(u) - thr
-                w = np.sign(u) * a if a > 0 else u * 0
-            else:
-                g = g + l1 * np.sign(w)
-                if opt == 0:
-                    w = w * decay
-                    mk = M1[k, l]
-                    mk = mk + hp[_B1C] * (g - mk)
-                    vk = V[k, l] * hp[_B2] + hp[_B2C] * g * g
-                    M1[k, l] = mk
-                    V[k, l] = vk
-                    w = w + (-hp[_STEP_SIZE]) * mk / (np.sqrt(vk) / hp[_BC2_SQRT] + hp[_EPS])
-                else:
-                    w = w * decay + neg_lr * g
-            W[k, l] = w
-            finite &= np.isfinite(w)
-    return finite
+    if opt == 0:
+        b1c, b2, b2c, eps = hp[_B1C], hp[_B2], hp[_B2C], hp[_EPS]
+        neg_step, bc2_sqrt = -hp[_STEP_SIZE], hp[_BC2_SQRT]
+        for k in range(w.shape[0]):
+            gk = g[k] + l1 * np.sign(w[k])
+            mk = m1[k] + b1c * (gk - m1[k])
+            vk = v[k] * b2 + b2c * gk * gk
+            m1[k] = mk
+            v[k] = vk
+            w[k] = w[k] * decay + neg_step * mk / (np.sqrt(vk) / bc2_sqrt + eps)
+    elif opt == 1:
+        for k in range(w.shape[0]):
+            w[k] = w[k] * decay + neg_lr * (g[k] + l1 * np.sign(w[k]))
+    else:
+        thr = lr * l1
+        for k in range(w.shape[0]):
+            u = w[k] * decay + neg_lr * g[k]
+            a = abs(u) - thr
+            w[k] = np.sign(u) * a if a > 0 else u * 0
 
 
-@njit(cache=True)
+@njit(fastmath=_FAST, **_JIT)
+def _all_finite(w):
+    """True unless ``w`` holds a NaN or ±inf (``Σ w·0`` is NaN exactly then)."""
+    acc = w[0] * 0
+    for k in range(1, w.shape[0]):
+        acc += w[k] * 0
+    return np.isfinite(acc)
+
+
+@njit(**_JIT)
 def _step_scalars(hp64, t, hp):
     """Fill ``hp`` (weights' dtype) from the float64 constants and the 1-based AdamW step ``t``."""
     for i in range(N_HP):
@@ -158,12 +192,14 @@ def _step_scalars(hp64, t, hp):
     hp[_BC2_SQRT] = np.sqrt(1.0 - hp64[_B2] ** float(t))
 
 
-@njit(parallel=True, cache=True)
-def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, hp64, bad_step):
+@njit(parallel=True, **_JIT)
+def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, use_blas, hp64, bad_step):
     """Advance every instance from step ``t0`` by ``nsteps`` steps, in place.
 
-    ``bad_step[s]`` is set to the (0-based) step at which instance ``s`` first produced a
-    non-finite weight; that instance then stops. Instances with ``bad_step >= 0`` are skipped.
+    ``bad_step[s]`` is set to the (0-based) step at which instance ``s`` was found non-finite:
+    the forward pass of every step sees a non-finite loss if any weight is NaN/inf, and the
+    weights are checked once more after the chunk's last step. That instance then stops;
+    instances with ``bad_step >= 0`` are skipped.
     """
     S, n, m = W.shape
     noisy = noise != 0
@@ -171,6 +207,7 @@ def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, hp64, bad_step):
         if bad_step[s] >= 0:
             continue
         Ws = W[s]
+        w, m1, v = Ws.ravel(), M1[s].ravel(), V[s].ravel()
         G = np.empty((n, n), W.dtype)
         Sm = np.empty((n, n), W.dtype)
         grad = np.empty((n, m), W.dtype)
@@ -182,15 +219,18 @@ def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, hp64, bad_step):
             if noisy:
                 for j in range(m):
                     xi[j] = noise_value(noise, hp64[_SIGMA], keys[s], t, j, m)
-            _smooth_grad(Ws, xi, noisy, G, Sm, z, c, grad)
-            _step_scalars(hp64, t + 1, hp)
-            if not _update(Ws, M1[s], V[s], grad, opt, hp):
+            loss = _smooth_grad(Ws, xi, noisy, use_blas, G, Sm, z, c, grad)
+            if not np.isfinite(loss):
                 bad_step[s] = t
                 break
+            _step_scalars(hp64, t + 1, hp)
+            _update(w, m1, v, grad.ravel(), opt, hp)
+        if bad_step[s] < 0 and not _all_finite(w):
+            bad_step[s] = t0 + nsteps - 1
 
 
-@njit(cache=True)
-def loss_and_grad(W, xi, l1):
+@njit(**_JIT)
+def loss_and_grad(W, xi, l1, use_blas=False):
     """Loss ``Σ (ReLU((W_i+ξ)·W_j) − δ_ij)² + λΣ|W|`` and its (sub)gradient for one instance."""
     n, m = W.shape
     G = np.empty((n, n), W.dtype)
@@ -198,7 +238,7 @@ def loss_and_grad(W, xi, l1):
     z = np.zeros(n, W.dtype)
     c = np.zeros(n, W.dtype)
     grad = np.empty((n, m), W.dtype)
-    loss = _smooth_grad(W, xi, True, G, Sm, z, c, grad)
+    loss = _smooth_grad(W, xi, True, use_blas, G, Sm, z, c, grad)
     for k in range(n):
         for l in range(m):
             grad[k, l] += l1 * np.sign(W[k, l])
@@ -206,7 +246,7 @@ def loss_and_grad(W, xi, l1):
     return loss, grad
 
 
-@njit(parallel=True, fastmath=_FAST, cache=True)
+@njit(parallel=True, fastmath=_FAST, **_JIT)
 def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
     """Noiseless loss per instance and per-feature Σ|w|, Σw², Σw⁴ and #{|w| > tol}."""
     S, n, m = W.shape
