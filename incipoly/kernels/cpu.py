@@ -37,10 +37,11 @@ N_HP = 11
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _dot(a, b):
-    acc = a[0] * b[0]
-    for k in range(1, a.shape[0]):
-        acc += a[k] * b[k]
+def _row_dot(A, i, B, j):
+    """``A_i · B_j`` for rows of two matrices (index loops: no views in the hot path)."""
+    acc = A[i, 0] * B[j, 0]
+    for k in range(1, A.shape[1]):
+        acc += A[i, k] * B[j, k]
     return acc
 
 
@@ -50,7 +51,7 @@ def _gram(W, G):
     n = W.shape[0]
     for i in range(n):
         for j in range(i, n):
-            g = _dot(W[i], W[j])
+            g = _row_dot(W, i, W, j)
             G[i, j] = g
             G[j, i] = g
 
@@ -86,7 +87,7 @@ def _residual(G, z, noisy, Sm, c):
     n = G.shape[0]
     loss = 0.0
     nnz = 0
-    if not noisy:
+    if not noisy:               # P = G is symmetric: visit the upper triangle
         for i in range(n):
             for j in range(i, n):
                 p = G[i, j]
@@ -102,21 +103,29 @@ def _residual(G, z, noisy, Sm, c):
                     Sm[j, i] = 0
                     loss += 1.0 if i == j else 0.0
         return loss, nnz
-    Sm[:, :] = 0
-    c[:] = 0
-    for i in range(n):          # input i, output j
+    for i in range(n):          # D into Sm (input i, output j), then c = column sums of D
         for j in range(n):
             p = G[i, j] + z[j]
             r = p - 1 if i == j else p
             if p > 0:
-                d = r + r
-                Sm[i, j] += d
-                Sm[j, i] += d
-                c[j] += d
+                Sm[i, j] = r + r
                 loss += r * r
-                nnz += 2
-            elif i == j:
-                loss += 1.0
+            else:
+                Sm[i, j] = 0
+                loss += 1.0 if i == j else 0.0
+    for j in range(n):
+        c[j] = 0
+    for i in range(n):
+        for j in range(n):
+            c[j] += Sm[i, j]
+    for i in range(n):          # symmetrise in place: Sm ← D + Dᵀ
+        Sm[i, i] += Sm[i, i]
+        nnz += Sm[i, i] != 0
+        for j in range(i + 1, n):
+            d = Sm[i, j] + Sm[j, i]
+            Sm[i, j] = d
+            Sm[j, i] = d
+            nnz += 2 * (d != 0)
     return loss, nnz
 
 
@@ -125,14 +134,13 @@ def _sparse_rows_times(Sm, W, grad):
     """``grad = Sm W`` visiting only the non-zero entries of ``Sm`` (row-by-row axpy)."""
     n, m = W.shape
     for k in range(n):
-        gk = grad[k]
-        gk[:] = 0
+        for l in range(m):
+            grad[k, l] = 0
         for j in range(n):
             s = Sm[k, j]
             if s != 0:
-                wj = W[j]
                 for l in range(m):
-                    gk[l] += s * wj[l]
+                    grad[k, l] += s * W[j, l]
 
 
 @njit(fastmath=_FAST, **_JIT)
@@ -147,7 +155,10 @@ def _smooth_grad(W, xi, noisy, use_blas, G, Sm, z, c, grad, buf):
     n, m = W.shape
     if noisy:
         for j in range(n):
-            z[j] = _dot(W[j], xi)
+            acc = W[j, 0] * xi[0]
+            for l in range(1, m):
+                acc += W[j, l] * xi[l]
+            z[j] = acc
     if use_blas:
         _gram_blas(W, G, buf)
     else:
@@ -161,9 +172,8 @@ def _smooth_grad(W, xi, noisy, use_blas, G, Sm, z, c, grad, buf):
         for k in range(n):
             ck = c[k]
             if ck != 0:
-                gk = grad[k]
                 for l in range(m):
-                    gk[l] += ck * xi[l]
+                    grad[k, l] += ck * xi[l]
     return loss
 
 
@@ -210,9 +220,8 @@ def _all_finite(w):
 
 @njit(**_JIT)
 def _step_scalars(hp64, t, hp):
-    """Fill ``hp`` (weights' dtype) from the float64 constants and the 1-based AdamW step ``t``."""
-    for i in range(N_HP):
-        hp[i] = hp64[i]
+    """AdamW's bias-corrected scalars for the 1-based step ``t``, cast into ``hp`` (weights' dtype):
+    ``lr / (1 − β₁ᵗ)`` and ``√(1 − β₂ᵗ)``, computed in float64 as torch does."""
     hp[_STEP_SIZE] = hp64[_LR] / (1.0 - hp64[_B1] ** float(t))
     hp[_BC2_SQRT] = np.sqrt(1.0 - hp64[_B2] ** float(t))
 
@@ -239,7 +248,7 @@ def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, use_blas, hp64, bad_step
         xi = np.zeros(m, W.dtype)
         z = np.zeros(n, W.dtype)
         c = np.zeros(n, W.dtype)
-        hp = np.empty(N_HP, W.dtype)
+        hp = hp64.astype(W.dtype)
         buf = np.empty(gram_buffer_size(n, use_blas), W.dtype)
         for t in range(t0, t0 + nsteps):
             if noisy:
@@ -249,7 +258,8 @@ def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, use_blas, hp64, bad_step
             if not np.isfinite(loss):
                 bad_step[s] = t
                 break
-            _step_scalars(hp64, t + 1, hp)
+            if opt == 0:
+                _step_scalars(hp64, t + 1, hp)
             _update(w, m1, v, grad.ravel(), opt, hp)
         if bad_step[s] < 0 and not _all_finite(w):
             bad_step[s] = t0 + nsteps - 1
@@ -298,7 +308,7 @@ def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
             active[s, i] = cnt
             total += l1 * a1
             for j in range(n):
-                p = float(_dot(Ws[i], Ws[j]))
+                p = float(_row_dot(Ws, i, Ws, j))
                 y = p if p > 0 else 0.0
                 r = y - 1.0 if i == j else y
                 total += r * r
