@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from . import metrics
 from .config import Config
 from .store import Run, load
+from .sweep import SweepStore, sweep
 from .train import DivergenceError, train
 
 
@@ -42,5 +43,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'incipoly' has no attribute {name!r}")
 
 
-__all__ = ["Config", "train", "Run", "load", "metrics", "analytic", "warmup",
+__all__ = ["Config", "train", "Run", "load", "sweep", "SweepStore", "metrics", "analytic", "warmup",
            "available_backends", "DivergenceError", "__version__"]

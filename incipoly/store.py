@@ -58,9 +58,9 @@ class Run:
                 "seeds": [int(s) for s in self.seeds], "versions": versions(), "info": self.info}
         arrays = {"W0": self.W0, "W": self.W}
         arrays.update({f"history_{k}": v for k, v in self.history.items()})
-        _atomic(path / "arrays.npz", lambda f: np.savez(f, **arrays))
-        _atomic(path / "summary.csv", lambda f: _write_summary(f, self.summary()), text=True)
-        _atomic(path / "config.json", lambda f: json.dump(meta, f, indent=2, sort_keys=True), text=True)
+        atomic_write(path / "arrays.npz", lambda f: np.savez(f, **arrays))
+        atomic_write(path / "summary.csv", lambda f: _write_summary(f, self.summary()), text=True)
+        atomic_write(path / "config.json", lambda f: json.dump(meta, f, indent=2, sort_keys=True), text=True)
         return path
 
 
@@ -85,7 +85,7 @@ def _write_summary(f, summary):
         writer.writerow([f"{v:.10g}" if isinstance(v, (float, np.floating)) else int(v) for v in row])
 
 
-def _atomic(target: Path, write, text=False):
+def atomic_write(target: Path, write, text=False):
     """Write through a temporary file in the same directory, then rename over ``target``."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     with open(tmp, "w" if text else "wb", newline="" if text else None) as f:

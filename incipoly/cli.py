@@ -1,0 +1,228 @@
+"""The ``incipoly`` console script.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function that declares its flags and sets
+``func`` to the function that runs it; :data:`COMMANDS` lists them. Handlers return an exit status.
+A ``ValueError`` raised by a handler (bad config, seeds, record, ...) is a usage error: its message
+is printed as ``incipoly: error: <message>`` and the exit status is 2, as for argparse's own errors.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import DEFAULT_WEIGHT_DECAY, DTYPES, INITS, NOISES, OPTIMIZERS, Config
+from .train import DivergenceError, train
+
+#: Defaults of ``incipoly train``: the paper's optimiser settings on a small model (n=32, m=64)
+#: that trains 8 seeds in about a second on 2 cores.
+TRAIN_DEFAULTS = Config(n_features=32, n_hidden=64, steps=7500, optimizer="adamw", lr=1e-3,
+                        l1=1e-3, weight_decay=None, noise="none", noise_std=0.0, init="normal",
+                        dtype="float32")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show every flag's default and keep descriptions' line breaks."""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Parse ``--seeds``: ``"k"`` → ``0 … k−1``, ``"3,7,9"`` → those, ``"0-99"`` → 0 … 99.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is none of these forms (the message names ``seeds``).
+    """
+    text = text.strip()
+    try:
+        if "," in text:
+            return [int(part) for part in text.split(",")]
+        if "-" in text[1:]:
+            lo, hi = (int(part) for part in text.split("-", 1))
+        else:
+            lo, hi = 0, int(text) - 1
+    except ValueError:
+        raise ValueError(f"seeds must be a count k (seeds 0..k-1), a comma list like 3,7,9 or a "
+                         f"range like 0-99; got {text!r}") from None
+    if lo < 0 or hi < lo:
+        raise ValueError(f"seeds must be a count >= 1 or a range lo-hi with 0 <= lo <= hi; "
+                         f"got {text!r}")
+    return list(range(lo, hi + 1))
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRAIN_DEFAULTS):
+    """Add one flag per :class:`Config` field (``--n-features`` for ``n_features`` …)."""
+    g = parser.add_argument_group("model and training (every Config field)")
+    g.add_argument("--n-features", type=int, default=defaults.n_features,
+                   help="n: number of one-hot features (>= 1)")
+    g.add_argument("--n-hidden", type=int, default=defaults.n_hidden,
+                   help="m: number of hidden neurons (>= 1)")
+    g.add_argument("--steps", type=int, default=defaults.steps,
+                   help="full-batch optimisation steps (>= 0)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+                   help="adamw = torch.optim.AdamW; sgd with L1 subgradient; gd-prox = gradient "
+                        "step then soft-threshold by lr*l1")
+    g.add_argument("--lr", type=float, default=defaults.lr, help="learning rate (> 0)")
+    g.add_argument("--l1", type=float, default=defaults.l1,
+                   help="L1 coefficient in loss = sum (y - x)^2 + l1 * sum |W| (>= 0)")
+    wd = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_WEIGHT_DECAY.items())
+    g.add_argument("--weight-decay", type=float, default=None,
+                   help=f"decoupled weight decay W <- W (1 - lr*wd) (>= 0); default %(default)s "
+                        f"= torch's default for the optimizer ({wd})")
+    g.add_argument("--noise", choices=NOISES, default=defaults.noise,
+                   help="hidden-layer noise, one vector per step shared by the batch")
+    g.add_argument("--noise-std", type=float, default=defaults.noise_std,
+                   help="standard deviation of the hidden noise (>= 0)")
+    g.add_argument("--init", choices=INITS, default=defaults.init,
+                   help="initial weights: normal = N(0, 1/m) (the paper's), xavier = N(0, 2/(n+m))")
+    g.add_argument("--dtype", choices=DTYPES, default=defaults.dtype,
+                   help="floating-point precision")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Build (and so validate) the :class:`Config` from :func:`add_config_arguments`' flags."""
+    return Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+
+
+def add_seeds_argument(parser, default: str = "8"):
+    """Add ``--seeds`` (parsed later by :func:`parse_seeds`, so errors name the field)."""
+    parser.add_argument("--seeds", default=default,
+                        help="a count k (seeds 0..k-1), a comma list like 3,7,9, or a range like "
+                             "0-99 (inclusive); one independent model per seed")
+
+
+def _mean_se(values) -> tuple[float, float]:
+    """Mean and standard error ``std(ddof=1)/sqrt(S)`` (NaN for a single value)."""
+    x = np.asarray(values, dtype=np.float64)
+    se = x.std(ddof=1) / np.sqrt(x.size) if x.size > 1 else np.nan
+    return float(x.mean()), float(se)
+
+
+def _format_seeds(seeds) -> str:
+    """``"8 (0-7)"`` for a contiguous range, else the count and the first ten seeds."""
+    seeds = [int(s) for s in seeds]
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{len(seeds)} ({seeds[0]}-{seeds[-1]})"
+    shown = ",".join(map(str, seeds[:10])) + (",..." if len(seeds) > 10 else "")
+    return f"{len(seeds)} ({shown})"
+
+
+#: Rows of the train table: (label, key of Run.summary()).
+SUMMARY_ROWS = (
+    ("polysemantic neurons", "polysemantic"),
+    ("initial same-sign collision pairs", "init_same_sign_pairs"),
+    ("initial mixed-sign argmax neurons", "init_mixed_neurons"),
+    ("features won by initial argmax (fraction)", "winner_is_initial_argmax"),
+    ("final loss", "final_loss"),
+)
+
+
+def format_run(run) -> str:
+    """The table printed by ``incipoly train``: config, seeds, means ± SE of ``run.summary()``."""
+    summary = run.summary()
+    cfg = " ".join(f"{k}={v}" for k, v in run.config.to_dict().items())
+    width = max(len(label) for label, _ in SUMMARY_ROWS)
+    lines = [f"config: {cfg}", f"seeds: {_format_seeds(run.seeds)}",
+             f"{'':{width}}  {'mean':>10}    {'SE':>9}"]
+    for label, key in SUMMARY_ROWS:
+        mean, se = _mean_se(summary[key])
+        se_text = "n/a" if np.isnan(se) else f"{se:.3g}"
+        lines.append(f"{label:{width}}  {mean:>10.4g} ± {se_text:>9}")
+    return "\n".join(lines)
+
+
+def _fresh_run_dir(root: Path, prefix: str) -> Path:
+    """Create and return a new directory ``root/<prefix>-<timestamp>[-k]`` that did not exist."""
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        path = root / (f"{prefix}-{stamp}" if k == 1 else f"{prefix}-{stamp}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free directory name {prefix}-{stamp}-* under {root}")
+
+
+def _add_train(subparsers):
+    """``incipoly train``: every Config field, seeds, output directory, recording."""
+    p = subparsers.add_parser(
+        "train", formatter_class=_Formatter,
+        help="train independent toy models over seeds, print a summary, save the run",
+        description="Train one toy ReLU autoencoder per seed, print per-seed means ± standard "
+                    "errors,\nand save the run (config.json, arrays.npz, summary.csv).")
+    add_config_arguments(p)
+    g = p.add_argument_group("seeds, output and recording")
+    add_seeds_argument(g)
+    g.add_argument("--out", metavar="DIR", default=None,
+                   help="directory to save the run in (created if needed; a run saved there "
+                        "before is replaced); default %(default)s = a new runs/train-<timestamp>")
+    g.add_argument("--record", type=int, default=64,
+                   help="number of log-spaced history points (>= 2; step 0 and the last included)")
+    g.add_argument("--snapshots", action="store_true",
+                   help="also save the full weights at every recorded step")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args) -> int:
+    """Train, save, print the table; 1 if the run could not be saved."""
+    config = config_from_args(args)
+    seeds = parse_seeds(args.seeds)
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ValueError(f"out: {out} exists and is not a directory")
+    run = train(config, seeds=seeds, record=args.record, snapshots=args.snapshots,
+                progress=not args.no_progress)
+    try:
+        saved = run.save(out if out is not None else _fresh_run_dir(Path("runs"), "train"))
+    except OSError as exc:
+        print(f"incipoly: error: could not save the run: {exc}", file=sys.stderr)
+        return 1
+    print(format_run(run))
+    print(f"wall time: {run.info['seconds']:.2f} s training")
+    print(f"saved to {saved}")
+    return 0
+
+
+#: Subcommands in ``--help`` order; each entry adds its parser to the subparsers action.
+COMMANDS = {"train": _add_train}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per entry of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="incipoly", formatter_class=_Formatter,
+        description="Incidental polysemanticity toy models (Lecomte et al., arXiv 2312.03096).")
+    parser.add_argument("--version", action="version", version=f"incipoly {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the CLI on ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    argparse errors, ``--help`` and ``--version`` raise ``SystemExit`` as usual.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"incipoly: error: {exc}", file=sys.stderr)
+        return 2
+    except DivergenceError as exc:
+        print(f"incipoly: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # stdout closed early (`incipoly train | head`): silence the flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
