@@ -78,54 +78,46 @@ def _gram_blas(W, G, buf):
                 G[i0 + b, i0 + a] = T[a, b]
 
 
-@njit(**_JIT)
+@njit(fastmath=_FAST, **_JIT)
 def _residual(G, z, noisy, Sm, c):
-    """``Sm = D + Dᵀ`` and ``c_k = Σ_i D_ik``.
+    """``Sm = D + Dᵀ`` and, with noise, ``c_k = Σ_i D_ik``, from the full (mirrored) ``G``.
 
-    Returns ``L = Σ (ReLU(P) − δ)²`` (float64) and the number of non-zero entries of ``Sm``.
+    Returns ``L = Σ (ReLU(P) − δ)²`` (float64) and the number of entries with ``P > 0`` (the
+    density that picks the dense or sparse product). Off the diagonal ``D_ij = 2·ReLU(P_ij)``;
+    the diagonal (target 1) is fixed up after a branch-free pass over all entries.
     """
     n = G.shape[0]
     loss = 0.0
     nnz = 0
-    if not noisy:               # P = G is symmetric: visit the upper triangle
-        for i in range(n):
-            for j in range(i, n):
-                p = G[i, j]
-                r = p - 1 if i == j else p
-                if p > 0:
-                    d = r + r
-                    Sm[i, j] = d + d
-                    Sm[j, i] = d + d
-                    loss += r * r * (1.0 if i == j else 2.0)
-                    nnz += 1 if i == j else 2
-                else:
-                    Sm[i, j] = 0
-                    Sm[j, i] = 0
-                    loss += 1.0 if i == j else 0.0
-        return loss, nnz
-    for i in range(n):          # D into Sm (input i, output j), then c = column sums of D
-        for j in range(n):
-            p = G[i, j] + z[j]
-            r = p - 1 if i == j else p
-            if p > 0:
-                Sm[i, j] = r + r
-                loss += r * r
-            else:
-                Sm[i, j] = 0
-                loss += 1.0 if i == j else 0.0
-    for j in range(n):
-        c[j] = 0
     for i in range(n):
         for j in range(n):
-            c[j] += Sm[i, j]
-    for i in range(n):          # symmetrise in place: Sm ← D + Dᵀ
-        Sm[i, i] += Sm[i, i]
-        nnz += Sm[i, i] != 0
-        for j in range(i + 1, n):
-            d = Sm[i, j] + Sm[j, i]
-            Sm[i, j] = d
-            Sm[j, i] = d
-            nnz += 2 * (d != 0)
+            p = G[i, j] + z[j] if noisy else G[i, j]
+            pos = p > 0
+            d = p if pos else p - p
+            d2 = d + d
+            Sm[i, j] = d2 if noisy else d2 + d2
+            loss += float(d) * float(d)
+            nnz += pos
+    for i in range(n):
+        p = G[i, i] + z[i] if noisy else G[i, i]
+        if p > 0:
+            r = p - 1
+            Sm[i, i] = r + r if noisy else (r + r) + (r + r)
+            loss += float(r) * float(r) - float(p) * float(p)
+        else:
+            loss += 1.0
+    if noisy:
+        for j in range(n):
+            c[j] = 0
+        for i in range(n):
+            for j in range(n):
+                c[j] += Sm[i, j]
+        for i in range(n):          # symmetrise in place: Sm ← D + Dᵀ
+            Sm[i, i] += Sm[i, i]
+            for j in range(i + 1, n):
+                d = Sm[i, j] + Sm[j, i]
+                Sm[i, j] = d
+                Sm[j, i] = d
     return loss, nnz
 
 
