@@ -1,0 +1,138 @@
+"""Simulation against theory: polysemantic counts on a grid of (n, m) × optimizer × λ.
+
+For every cell the trained models' polysemantic count (mean ± SE over seeds) is set beside
+
+* the paper's scaling ``n²/4m`` (:func:`incipoly.analytic.asymptotic_polysemantic`),
+* the birthday law with signs (:func:`~incipoly.analytic.expected_polysemantic`, exact),
+* the cascade model evaluated on the very same initial weights
+  (:func:`~incipoly.analytic.cascade_polysemantic`),
+
+with z-scores ``z = (sim − model) / SE``: for the birthday law and n²/4m SE is the simulation's
+standard error; for the cascade model, which predicts per seed, it is the standard error of the
+per-seed differences (a paired comparison).
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import analytic, metrics
+from .config import Config
+from .train import train
+
+#: Per-optimizer defaults: AdamW is the paper's configuration; gd-prox is the discretised L1
+#: gradient flow of the theory, with λ and step chosen so that flow time lr·steps ≈ 3/λ.
+OPTIMIZER_DEFAULTS = {
+    "adamw": {"lr": 1e-3, "steps": 7500, "l1": 1e-3},
+    "gd-prox": {"lr": 5e-2, "steps": 6000, "l1": 1e-2},
+    "sgd": {"lr": 2e-2, "steps": 7500, "l1": 1e-3},
+}
+
+COLUMNS = ("n", "m", "optimizer", "l1", "lr", "steps", "seeds", "sim_mean", "sim_se",
+           "n2_over_4m", "birthday", "cascade", "z_n2_over_4m", "z_birthday", "z_cascade",
+           "winner_is_initial_argmax", "final_loss")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid point: shapes, optimiser, λ and the training budget."""
+    n: int
+    m: int
+    optimizer: str
+    l1: float
+    lr: float
+    steps: int
+
+    def config(self, dtype="float32") -> Config:
+        return Config(n_features=self.n, n_hidden=self.m, steps=self.steps,
+                      optimizer=self.optimizer, lr=self.lr, l1=self.l1, dtype=dtype)
+
+
+def grid(n_values, ratios, optimizers=("adamw", "gd-prox"), l1_values=None, lr=None, steps=None):
+    """Cells for every ``n``, ``m = ratio·n``, optimizer and λ (λ, lr, steps default per optimizer)."""
+    cells = []
+    for opt in optimizers:
+        if opt not in OPTIMIZER_DEFAULTS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_DEFAULTS)}; got {opt!r}")
+        d = OPTIMIZER_DEFAULTS[opt]
+        for l1 in l1_values or (d["l1"],):
+            for n in n_values:
+                for r in ratios:
+                    m = int(round(r * n))
+                    if m < 1:
+                        raise ValueError(f"ratio must give m >= 1; got ratio {r!r} at n={n}")
+                    cells.append(Cell(int(n), m, opt, float(l1), float(lr or d["lr"]),
+                                      int(steps or d["steps"])))
+    for c in cells:
+        c.config()          # validate every field before any training starts
+    return cells
+
+
+def evaluate(cell: Cell, seeds, run=None) -> dict:
+    """Train ``cell`` on ``seeds`` (unless ``run`` is given) and compare with the three models."""
+    run = run if run is not None else train(cell.config(), seeds, progress=False, record=2)
+    sim = metrics.polysemantic_neurons(run.W).astype(float)
+    S = sim.size
+    se = sim.std(ddof=1) / np.sqrt(S) if S > 1 else np.nan
+    cascade = np.asarray(analytic.cascade_polysemantic(run.W0.astype(np.float64)), float)
+    diff = sim - cascade
+    se_paired = diff.std(ddof=1) / np.sqrt(S) if S > 1 else np.nan
+    n2 = float(analytic.asymptotic_polysemantic(cell.n, cell.m))
+    birthday = float(analytic.expected_polysemantic(cell.n, cell.m))
+    final = metrics.assignments(run.W).neuron
+    initial = metrics.initial_collisions(run.W0).neuron
+
+    def z(delta, s):
+        if s > 0:
+            return delta / s
+        return 0.0 if delta == 0 else float(np.sign(delta)) * np.inf
+
+    return {
+        "n": cell.n, "m": cell.m, "optimizer": cell.optimizer, "l1": cell.l1, "lr": cell.lr,
+        "steps": cell.steps, "seeds": S, "sim_mean": sim.mean(), "sim_se": se,
+        "n2_over_4m": n2, "birthday": birthday, "cascade": cascade.mean(),
+        "z_n2_over_4m": z(sim.mean() - n2, se), "z_birthday": z(sim.mean() - birthday, se),
+        "z_cascade": z(diff.mean(), se_paired),
+        "winner_is_initial_argmax": float((final == initial).mean()),
+        "final_loss": float(run.history["loss"][-1].mean()),
+    }
+
+
+def compare(cells, seeds, progress=True):
+    """Rows of :data:`COLUMNS`, one per cell, in order."""
+    from tqdm.auto import tqdm
+    rows = []
+    with tqdm(total=sum(c.steps for c in cells), disable=not progress, unit="step",
+              desc="compare", dynamic_ncols=True) as bar:
+        for cell in cells:
+            rows.append(evaluate(cell, seeds))
+            bar.update(cell.steps)
+    return rows
+
+
+def write_csv(rows, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return path
+
+
+def format_table(rows) -> str:
+    """Fixed-width text table of the rows."""
+    head = (f"{'n':>4} {'m':>5} {'optimizer':>9} {'l1':>7} {'sim mean ± SE':>15} {'n²/4m':>7} "
+            f"{'birthday':>8} {'cascade':>8} {'z(n²/4m)':>8} {'z(bday)':>8} {'z(casc)':>8} {'winner':>6}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['n']:>4} {r['m']:>5} {r['optimizer']:>9} {r['l1']:>7.0e} "
+            f"{r['sim_mean']:>7.2f} ± {r['sim_se']:<5.2f} {r['n2_over_4m']:>7.2f} {r['birthday']:>8.2f} "
+            f"{r['cascade']:>8.2f} {r['z_n2_over_4m']:>8.1f} {r['z_birthday']:>8.1f} "
+            f"{r['z_cascade']:>8.1f} {r['winner_is_initial_argmax']:>6.2f}")
+    return "\n".join(lines)
