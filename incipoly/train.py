@@ -20,7 +20,8 @@ class DivergenceError(FloatingPointError):
 def record_steps(steps: int, record) -> np.ndarray:
     """Steps at which history is taken: 0, ``steps`` and ``record`` log-spaced points in between.
 
-    ``record`` may also be a sequence of explicit steps in ``[0, steps]``.
+    ``record`` may also be a sequence of explicit steps in ``[0, steps]``; the last step is
+    always added (training always runs all ``steps``).
     """
     if isinstance(record, (int, np.integer)) and not isinstance(record, bool):
         if record < 2:
@@ -28,10 +29,10 @@ def record_steps(steps: int, record) -> np.ndarray:
         pts = np.geomspace(1, max(steps, 1), record - 1) if steps > 0 else []
         out = np.unique(np.concatenate([[0, steps], np.round(pts)]).astype(np.int64))
         return out
-    out = np.unique(np.asarray(list(record), dtype=np.int64))
-    if out.size == 0 or out[0] < 0 or out[-1] > steps:
+    out = np.asarray(list(record), dtype=np.int64)
+    if out.size == 0 or out.min() < 0 or out.max() > steps:
         raise ValueError(f"record steps must lie in [0, {steps}]; got {record!r}")
-    return out
+    return np.union1d(out, [steps])
 
 
 def _chunk_bounds(marks, chunk):

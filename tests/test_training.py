@@ -140,6 +140,14 @@ def test_history_shapes_and_values():
     assert h["loss"][-1].mean() < h["loss"][0].mean()
 
 
+def test_explicit_record_list_still_trains_all_steps():
+    cfg = ip.Config(n_features=4, n_hidden=8, steps=10, dtype="float64")
+    run = ip.train(cfg, seeds=1, record=[0, 5], progress=False)
+    full = ip.train(cfg, seeds=1, progress=False)
+    assert list(run.history["step"]) == [0, 5, 10]
+    assert run.W.tobytes() == full.W.tobytes()
+
+
 def test_explicit_W0_is_used_and_not_modified(rng):
     cfg = ip.Config(n_features=3, n_hidden=4, steps=10, dtype="float64")
     W0 = rng.normal(size=(3, 4))
