@@ -1,6 +1,7 @@
 """``train(config, seeds)``: validate, allocate, run compiled chunks with a progress bar, return a Run."""
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -149,15 +150,18 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
                info={"backend": backend, "seconds": elapsed, "active_tol": float(active_tol)})
 
 
-def _single_threaded_blas():
-    """Cap BLAS at one thread: kernels call gemm from inside their own parallel loop.
-
-    Numba's ``np.dot`` calls the BLAS behind ``scipy.linalg.cython_blas``; it is imported here so
-    that threadpoolctl sees (and limits) that library.
-    """
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    # Numba's np.dot calls the BLAS behind scipy.linalg.cython_blas: import it first so that
+    # threadpoolctl finds (and can limit) that library. Scanning the libraries costs ~ms: once.
     import scipy.linalg.cython_blas  # noqa: F401
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=1, user_api="blas")
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    """Cap BLAS at one thread: kernels call gemm from inside their own parallel loop."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _progress_bar(total, enabled):
