@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .compare import OPTIMIZER_DEFAULTS
 from .config import DEFAULT_WEIGHT_DECAY, DTYPES, INITS, NOISES, OPTIMIZERS, Config
+from .experiments import EXPERIMENTS, SCALES, reproduce
 from .train import DivergenceError, train
 
 #: Defaults of ``incipoly train``: the paper's optimiser settings on a small model (n=32, m=64)
@@ -192,8 +194,108 @@ def _run_train(args) -> int:
     return 0
 
 
+def _add_reproduce(subparsers):
+    """``incipoly reproduce``: one of the paper's figures, or all, at small or paper scale."""
+    listing = "\n".join(f"  {name:<13} {fn.__doc__.splitlines()[0]}"
+                        for name, fn in EXPERIMENTS.items())
+    p = subparsers.add_parser(
+        "reproduce", formatter_class=_Formatter,
+        help="reproduce the paper's figures (resumable sweep, CSV data, PNG)",
+        description="Reproduce a figure of the paper: train its sweep into DIR/<experiment>/store "
+                    "(chunk by chunk,\nresumable), write the figure data as CSV and the figure as "
+                    "DIR/<experiment>/<experiment>.png,\nand print a one-line summary. "
+                    f"Experiments:\n{listing}\n\n--scale small finishes all five in a few "
+                    "minutes on 2 cores; --scale paper uses the paper's sizes\n(hours: use "
+                    "--resume to continue after an interruption). Needs matplotlib (the [plot] "
+                    "extra).")
+    p.add_argument("experiment", choices=(*EXPERIMENTS, "all"),
+                   help="which figure; all = every experiment in the order listed")
+    p.add_argument("--scale", choices=SCALES, default="small",
+                   help="small = same shapes, seconds each; paper = the paper's sizes")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="output directory; default %(default)s = runs/reproduce-<scale>")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the sweeps already in DIR (finished chunks are not retrained)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
+    p.set_defaults(func=_run_reproduce)
+
+
+def _run_reproduce(args) -> int:
+    """Run the experiment(s), one summary line each; 1 if matplotlib is missing (checked first)."""
+    from .plot import require_matplotlib
+    try:
+        require_matplotlib()
+    except ImportError as exc:
+        print(f"incipoly: error: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out is not None else Path("runs") / f"reproduce-{args.scale}"
+    names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    for name in names:
+        start = time.perf_counter()
+        result, _ = reproduce(name, out, scale=args.scale, resume=args.resume,
+                              progress=not args.no_progress)
+        print(f"{result.summary} [{time.perf_counter() - start:.1f} s; {out / name}]", flush=True)
+    return 0
+
+
+def _add_compare(subparsers):
+    """``incipoly compare``: polysemantic counts from training against the three models."""
+    p = subparsers.add_parser(
+        "compare", formatter_class=_Formatter,
+        help="train a grid of (n, m) x optimizer x lambda and compare with theory",
+        description="Train every cell of the grid n x (m = ratio*n) x optimizer x lambda over the "
+                    "seeds and print,\nper cell, the simulated polysemantic count (mean ± SE) "
+                    "beside n²/4m, the exact birthday law\nwith signs and the cascade model "
+                    "(evaluated on the same initial weights), with z-scores\nand the fraction of "
+                    "features whose final neuron is their initial argmax.\nThe default grid "
+                    "finishes in about a minute on 2 cores.")
+    p.add_argument("--n", type=int, nargs="+", default=[32], metavar="N",
+                   help="numbers of features")
+    p.add_argument("--ratios", type=float, nargs="+", default=[1, 2, 4, 8, 16], metavar="R",
+                   help="hidden widths as multiples of n (m = R·n)")
+    p.add_argument("--optimizers", nargs="+", default=["adamw", "gd-prox"],
+                   choices=list(OPTIMIZER_DEFAULTS), help="optimizers (each with its own defaults)")
+    p.add_argument("--l1", type=float, nargs="+", default=None, metavar="LAMBDA",
+                   help="L1 strengths; default: per optimizer (adamw 1e-3, gd-prox 1e-2)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate for every optimizer; default: per optimizer")
+    p.add_argument("--steps", type=int, default=None, help="steps; default: per optimizer")
+    add_seeds_argument(p, default="16")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="directory for compare.csv (and compare.png); default: a new "
+                        "runs/compare-<timestamp>")
+    p.add_argument("--plot", action="store_true", help="also write compare.png (needs [plot])")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
+    p.set_defaults(func=_run_compare)
+
+
+def _run_compare(args) -> int:
+    """Run the grid, print the table, write the CSV (and PNG)."""
+    from . import compare as cmp
+    if args.plot:
+        from .plot import require_matplotlib
+        try:
+            require_matplotlib()
+        except ImportError as exc:
+            print(f"incipoly: error: {exc}", file=sys.stderr)
+            return 1
+    cells = cmp.grid(args.n, args.ratios, args.optimizers, args.l1, args.lr, args.steps)
+    seeds = parse_seeds(args.seeds)
+    start = time.perf_counter()
+    rows = cmp.compare(cells, seeds, progress=not args.no_progress)
+    out = Path(args.out) if args.out is not None else _fresh_run_dir(Path("runs"), "compare")
+    print(cmp.format_table(rows))
+    print(f"wall time: {time.perf_counter() - start:.1f} s; z = (simulation − model)/SE "
+          "(cascade: paired per seed)")
+    print(f"saved {cmp.write_csv(rows, out / 'compare.csv')}")
+    if args.plot:
+        from .plot import compare_figure
+        print(f"saved {compare_figure(rows, out / 'compare.png')}")
+    return 0
+
+
 #: Subcommands in ``--help`` order; each entry adds its parser to the subparsers action.
-COMMANDS = {"train": _add_train}
+COMMANDS = {"train": _add_train, "compare": _add_compare, "reproduce": _add_reproduce}
 
 
 def build_parser() -> argparse.ArgumentParser:

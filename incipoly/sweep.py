@@ -2,7 +2,7 @@
 
 Store layout (``store/``)::
 
-    sweep.json                  grid (configs), seeds, chunk size, versions — written first
+    sweep.json                  grid, seeds, chunk size, active_tol, versions — written first
     chunks/c{cfg:04d}_s{first:06d}.npz   one finished chunk: its seeds, per-seed summary, history
 
 A chunk file appears only complete (temporary file + ``os.replace``), so a sweep killed at any
@@ -40,6 +40,7 @@ class SweepStore:
         self.chunk_seeds = int(meta["chunk_seeds"])
         self.keep_weights = bool(meta["keep_weights"])
         self.record = meta["record"]
+        self.active_tol = float(meta.get("active_tol", 1e-3))
 
     def chunks(self):
         """All (config index, first seed index) pairs of the sweep, in run order."""
@@ -76,7 +77,8 @@ class SweepStore:
 
 
 def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_weights: bool = False,
-          record=32, progress: bool = True, backend: str = "cpu") -> SweepStore:
+          record=32, progress: bool = True, backend: str = "cpu",
+          active_tol: float = 1e-3) -> SweepStore:
     """Train every config of ``grid`` on ``seeds``, chunk by chunk, into the directory ``store``.
 
     Parameters
@@ -94,6 +96,8 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
         Also store ``W0`` and ``W`` of every seed.
     record : int
         History points per run (see :func:`incipoly.train`).
+    active_tol : float
+        ``history_active`` counts coordinates with ``|w| > active_tol`` (:func:`incipoly.train`).
     """
     configs = [grid] if isinstance(grid, Config) else list(grid)
     if not configs or not all(isinstance(c, Config) for c in configs):
@@ -103,7 +107,8 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
         raise ValueError(f"chunk_seeds must be an integer >= 1; got {chunk_seeds!r}")
     path = Path(store)
     meta = {"configs": [c.to_dict() for c in configs], "seeds": [int(s) for s in seeds],
-            "chunk_seeds": int(chunk_seeds), "keep_weights": bool(keep_weights), "record": record}
+            "chunk_seeds": int(chunk_seeds), "keep_weights": bool(keep_weights), "record": record,
+            "active_tol": float(active_tol)}
     manifest = path / MANIFEST
     if manifest.is_file():
         old = json.loads(manifest.read_text())
@@ -113,7 +118,7 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
                              "to continue it or choose another directory")
         if not same:
             raise ValueError(f"store {path} holds a different sweep (grid, seeds, chunk_seeds, "
-                             "keep_weights or record differ); choose another directory")
+                             "keep_weights, record or active_tol differ); choose another directory")
     else:
         (path / "chunks").mkdir(parents=True, exist_ok=True)
         atomic_write(manifest, lambda f: json.dump({**meta, "versions": versions()}, f, indent=2),
@@ -128,7 +133,8 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
               dynamic_ncols=True) as bar:
         for c, first in todo:
             chunk = seeds[first:first + chunk_seeds]
-            run = train(configs[c], chunk, record=record, progress=False, backend=backend)
+            run = train(configs[c], chunk, record=record, progress=False, backend=backend,
+                        active_tol=active_tol)
             arrays = {k: np.asarray(v) for k, v in run.summary().items()}
             arrays.update({f"history_{k}": v for k, v in run.history.items()})
             if keep_weights:

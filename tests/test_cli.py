@@ -179,3 +179,25 @@ def test_python_m_entry_point(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.startswith("incipoly: error: lr must be")
     assert "Traceback" not in bad.stderr
+
+
+def test_compare_writes_table_csv_and_plot(tmp_path, capsys):
+    import csv
+    from incipoly.compare import COLUMNS
+    out = tmp_path / "cmp"
+    assert main(["compare", "--n", "4", "--ratios", "1", "2", "--steps", "200", "--seeds", "3",
+                 "--out", str(out), "--plot", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "birthday" in text and "cascade" in text and "saved" in text
+    rows = list(csv.DictReader(open(out / "compare.csv")))
+    assert len(rows) == 4 and list(rows[0]) == list(COLUMNS)           # 2 ratios × 2 optimizers
+    assert {r["optimizer"] for r in rows} == {"adamw", "gd-prox"}
+    assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv,field", [(["--n", "0"], "n_features"), (["--ratios", "0.01"], "ratio"),
+                                        (["--lr", "-1"], "lr"), (["--seeds", "x"], "seeds")])
+def test_compare_bad_values_exit_2(argv, field, capsys):
+    assert main(["compare", "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err

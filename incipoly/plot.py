@@ -1,0 +1,221 @@
+"""Headless PNGs of :mod:`incipoly.experiments` results (matplotlib: the ``[plot]`` extra).
+
+matplotlib is imported on first use, never by ``import incipoly``. Figures are drawn on
+``matplotlib.figure.Figure`` directly (Agg canvas, no pyplot), so no GUI backend is needed and a
+caller's pyplot state is left alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+INSTALL_HINT = "install the [plot] extra: pip install 'incipoly[plot]'"
+
+
+def require_matplotlib():
+    """Import and return matplotlib.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is missing; the message says how to install it (:data:`INSTALL_HINT`).
+    """
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError(f"plotting needs matplotlib, which is not installed; {INSTALL_HINT}") \
+            from exc
+    return matplotlib
+
+
+def figure(result, path) -> Path:
+    """Draw ``result`` (an :class:`incipoly.experiments.Result`) and save it as a PNG at ``path``.
+
+    Returns
+    -------
+    Path
+    """
+    require_matplotlib()
+    fig = _PLOTTERS[result.name](result)
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _figure(width, height, ncols, title, result, sharey=False):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), layout="constrained")
+    fig.suptitle(f"{title} — {result.scale} scale")
+    axes = fig.subplots(1, ncols, squeeze=False, sharey=sharey)[0]
+    for ax in axes:
+        ax.grid(True, which="major", alpha=0.3)
+    return fig, axes
+
+
+def _band(ax, x, mean, lo, hi, label, **style):
+    """A line with a shaded band ``[lo, hi]`` in the line's colour."""
+    (line,) = ax.plot(x, mean, label=label, **style)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+
+
+def _sparsity(result):
+    tab, p = result.tables["trajectory"], result.params
+    fig, axes = _figure(12, 4.6, 2, f"One feature sparsifying under L1 (n = 1, "
+                        f"m = {p['n_hidden']}, λ = {p['l1']:g}, gd-prox lr = {p['lr']:g})", result)
+    t = tab["t"] > 0
+    ylabels = {"m_active": "active neurons m′  (non-zero weights)", "l1_norm": r"$\|w\|_1$"}
+    powers = {"m_active": -2, "l1_norm": -1}
+    for ax, key in zip(axes, ylabels):
+        ax.plot(tab["t"][t], tab[f"sim_{key}"][t], "o", ms=4, label="simulation")
+        ax.plot(tab["t"][t], tab[f"exact_{key}"][t], "-", label="exact reduced ODE (same $W_0$)")
+        ax.plot(tab["t"][t], tab[f"paper_{key}"][t], "--",
+                label=rf"paper: $(1/\sqrt{{m}} + \lambda t)^{{{powers[key]}}}$")
+        ax.axvline(1 / p["l1"], color="gray", ls=":", label=r"$t = 1/\lambda$")
+        ax.set(xscale="log", yscale="log", xlabel="gradient-flow time  t = lr · step",
+               ylabel=ylabels[key])
+        _plain_log_ticks(ax.xaxis, ax.yaxis)
+        ax.legend()
+    return fig
+
+
+def _noise(result):
+    tab, p = result.tables["l4"], result.params
+    fig, axes = _figure(12, 4.8, 2, f"Hidden noise as the sparsifier (n = {p['n_features']}, "
+                        f"m = {p['n_hidden']}, SGD lr = {p['lr']:g}, no L1; band: min–max over "
+                        f"{p['seeds']} seeds)", result)
+    colors = ("tab:blue", "tab:orange", "tab:green", "tab:red")
+
+    def draw(ax, kind, sigma, label, **style):
+        rows = (tab["noise"] == kind) & (tab["noise_std"] == sigma) & (tab["step"] > 0)
+        _band(ax, tab["step"][rows], tab["mean"][rows], tab["min"][rows], tab["max"][rows], label,
+              **style)
+
+    sigmas = sorted({s for kind, s in zip(tab["noise"], tab["noise_std"]) if kind == "bernoulli"})
+    for sigma, color in zip(sigmas, colors):
+        draw(axes[0], "bernoulli", sigma, f"bernoulli σ = {sigma:g}", color=color)
+        draw(axes[0], "gaussian", sigma, f"gaussian σ = {sigma:g}", color=color, ls="--")
+    axes[0].set_title("bernoulli (solid) vs gaussian (dashed)")
+    for kind, color in zip(("bernoulli", "uniform", "gaussian", "laplace"), colors):
+        kappa = tab["kurtosis"][tab["noise"] == kind][0]
+        draw(axes[1], kind, 0.1, f"{kind} (excess kurtosis κ = {kappa:g})", color=color)
+    axes[1].set_title("four noise laws at σ = 0.1")
+    m = p["n_hidden"]
+    for ax in axes:
+        ax.axhline(1.0, color="k", lw=0.8, ls=":", label="1: one-hot row (monosemantic)")
+        ax.axhline(1 / m, color="gray", lw=0.8, ls="-.", label="1/m: unit row spread evenly")
+        ax.set(xscale="log", ylim=(0, 1.05), xlabel="training step",
+               ylabel=r"mean over features of $\|W_i\|_4^4 = \sum_k W_{ik}^4$")
+        ax.legend(fontsize="small")
+    return fig
+
+
+def _theory_lines(ax, tab, rows=slice(None)):
+    """The birthday law and ``n²/4m`` against ``m`` (black solid / dashed)."""
+    ax.plot(tab["m"][rows], tab["birthday"][rows], "k-", lw=1.2, label="birthday law with signs")
+    ax.plot(tab["m"][rows], tab["n2_over_4m"][rows], "k--", lw=1.2, label=r"paper: $n^2/4m$")
+
+
+def _plain_log_ticks(*axes):
+    """Label log axes (``ax.xaxis`` …) with plain numbers at 1, 2, 5 × 10^k (10^k if wide)."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+    for axis in axes:
+        lo, hi = axis.get_view_interval()
+        subs = (1.0, 2.0, 5.0) if hi <= 300 * lo else (1.0,)
+        axis.set_major_locator(LogLocator(subs=subs))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def _polysemantic_axes(ax, ylabel=True):
+    ax.set(xscale="log", yscale="log")
+    _plain_log_ticks(ax.xaxis, ax.yaxis)
+    ax.set_xlabel("hidden neurons m")
+    if ylabel:
+        ax.set_ylabel("polysemantic neurons per model")
+    ax.legend(fontsize="small")
+
+
+def _collisions(result):
+    tab, p = result.tables["polysemantic"], result.params
+    fig, axes = _figure(7.5, 5.5, 1, f"Incidental polysemanticity vs width (n = {p['n_features']}, "
+                        f"AdamW, λ = {p['l1'][0]:g}, {p['seeds']} seeds)", result)
+    ax = axes[0]
+    ax.errorbar(tab["m"], tab["sim_mean"], yerr=tab["sim_se"], fmt="o", capsize=3,
+                label="simulation (mean ± SE)")
+    _band(ax, tab["m"], tab["cascade_mean"], tab["cascade_mean"] - tab["cascade_se"],
+          tab["cascade_mean"] + tab["cascade_se"], "cascade model on the same $W_0$ (± SE)",
+          color="tab:green", marker="s", ms=3)
+    _theory_lines(ax, tab)
+    _polysemantic_axes(ax)
+    return fig
+
+
+def _curves(result):
+    tab, p = result.tables["bands"], result.params
+    fig, axes = _figure(4.2 * len(p["l1"]), 4.8, len(p["l1"]),
+                        f"Polysemanticity vs width for three L1 strengths (n = {p['n_features']}, "
+                        f"AdamW, {p['seeds']} seeds)", result, sharey=True)
+    for ax, l1 in zip(axes, p["l1"]):
+        rows = tab["l1"] == l1
+        _band(ax, tab["m"][rows], tab["mean"][rows], tab["p10"][rows], tab["p90"][rows],
+              "simulation: mean, 10–90 % band", marker="o", ms=4)
+        ax.plot(tab["m"][rows], tab["p50"][rows], "x", color="tab:blue", label="median")
+        _theory_lines(ax, tab, rows)
+        ax.set_title(f"λ = {l1:g}")
+        _polysemantic_axes(ax, ylabel=ax is axes[0])
+    return fig
+
+
+def _correlations(result):
+    from matplotlib.colors import LogNorm
+    heat, win, p = result.tables["heatmap"], result.tables["winner_rank"], result.params
+    fig, axes = _figure(12, 4.8, 2, f"Where the final weights come from (n = {p['n_features']}, "
+                        f"m = {p['n_hidden']}, AdamW, λ = {p['l1']:g}, {p['seeds']} seeds)", result)
+    xe = np.unique(np.concatenate([heat["w0_lo"], heat["w0_hi"]]))
+    ye = np.unique(np.concatenate([heat["w_lo"], heat["w_hi"]]))
+    counts = heat["count"].reshape(xe.size - 1, ye.size - 1).T
+    mesh = axes[0].pcolormesh(xe, ye, np.ma.masked_equal(counts, 0), norm=LogNorm(),
+                              cmap="viridis")
+    fig.colorbar(mesh, ax=axes[0], label="weight entries (log scale)")
+    axes[0].set(xlabel=r"initial weight $\sqrt{m}\,W_{0,ik}$  (units of the init std $1/\sqrt{m}$)",
+                ylabel=r"final weight $W_{ik}$", title="start–end heatmap: every entry (i, k)")
+    axes[1].bar(win["rank"], win["fraction"], width=0.8)
+    axes[1].set(yscale="log", xlabel=r"final neuron's rank in the initial $|W_{0,i\cdot}|$ order",
+                ylabel="fraction of features", title="winner rank (0 = initial argmax won)")
+    _plain_log_ticks(axes[1].yaxis)
+    return fig
+
+
+_PLOTTERS = {"sparsity": _sparsity, "noise": _noise, "collisions": _collisions,
+             "correlations": _correlations, "curves": _curves}
+
+__all__ = ["figure", "require_matplotlib", "INSTALL_HINT"]
+
+
+def compare_figure(rows, path) -> Path:
+    """PNG of :func:`incipoly.compare.compare` rows: one log–log panel per (optimizer, λ), each
+    ``n`` in its own colour — simulation mean ± SE, cascade model (squares), birthday law (solid)
+    and ``n²/4m`` (dashed)."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+    groups = sorted({(r["optimizer"], r["l1"]) for r in rows})
+    fig = Figure(figsize=(5.2 * len(groups), 4.8), layout="constrained")
+    fig.suptitle("Polysemantic neurons: simulation against theory")
+    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
+    for ax, (opt, l1) in zip(axes, groups):
+        for n in sorted({r["n"] for r in rows if (r["optimizer"], r["l1"]) == (opt, l1)}):
+            sel = [r for r in rows if (r["optimizer"], r["l1"], r["n"]) == (opt, l1, n)]
+            col = {k: np.array([r[k] for r in sel], float) for k in sel[0] if k != "optimizer"}
+            err = ax.errorbar(col["m"], col["sim_mean"], yerr=col["sim_se"], fmt="o", capsize=3,
+                              label=f"n = {n}: simulation ± SE")
+            c = err[0].get_color()
+            ax.plot(col["m"], col["cascade"], "s:", color=c, ms=4, label=f"n = {n}: cascade")
+            ax.plot(col["m"], col["birthday"], "-", color=c, lw=1, label=f"n = {n}: birthday law")
+            ax.plot(col["m"], col["n2_over_4m"], "--", color=c, lw=1, label=f"n = {n}: $n^2/4m$")
+        ax.set_title(f"{opt}, λ = {l1:g}")
+        ax.grid(True, which="major", alpha=0.3)
+        _polysemantic_axes(ax, ylabel=ax is axes[0])
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path

@@ -1,0 +1,197 @@
+"""``incipoly reproduce``: all five experiments at small scale, CSVs, PNGs, resume, errors."""
+import contextlib
+import csv
+import importlib
+import io
+import sys
+
+import numpy as np
+import pytest
+
+import incipoly as ip
+from incipoly import experiments, plot
+from incipoly.cli import main
+from incipoly.train import record_steps
+
+NAMES = ("sparsity", "noise", "collisions", "correlations", "curves")
+PARAMS = experiments.SCALE_PARAMS
+
+#: Every CSV of ``reproduce all --scale small``: its columns and number of rows.
+EXPECTED_CSV = {
+    "sparsity/trajectory.csv": (
+        ["step", "t", "sim_m_active", "sim_l1_norm", "exact_m_active", "exact_l1_norm",
+         "paper_m_active", "paper_l1_norm"],
+        len(record_steps(40_000, 96))),
+    "noise/l4.csv": (
+        ["noise", "noise_std", "kurtosis", "step", "mean", "se", "min", "max"],
+        8 * len(record_steps(20_000, 48))),
+    "collisions/polysemantic.csv": (
+        ["n", "m", "seeds", "sim_mean", "sim_se", "n2_over_4m", "birthday", "cascade_mean",
+         "cascade_se"], 5),
+    "correlations/heatmap.csv": (["w0_lo", "w0_hi", "w_lo", "w_hi", "count"], 60 * 60),
+    "correlations/winner_rank.csv": (["rank", "count", "fraction"], None),   # ranks 0 … max seen
+    "curves/bands.csv": (
+        ["l1", "n", "m", "seeds", "mean", "p10", "p50", "p90", "n2_over_4m", "birthday"], 3 * 4),
+}
+
+
+def run_cli(argv):
+    """``main(argv)`` → (exit status, stdout, stderr); argparse's SystemExit gives the status."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:
+            rc = exc.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def column(path, name, kind=float):
+    header, rows = read_csv(path)
+    j = header.index(name)
+    return np.array([kind(r[j]) for r in rows])
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """``incipoly reproduce all --scale small`` once for the module: (directory, stdout)."""
+    out = tmp_path_factory.mktemp("reproduce")
+    rc, stdout, stderr = run_cli(["reproduce", "all", "--scale", "small", "--out", str(out),
+                                  "--no-progress"])
+    assert rc == 0, stderr
+    return out, stdout
+
+
+def test_all_prints_one_summary_line_per_experiment(small):
+    out, stdout = small
+    lines = stdout.strip().splitlines()
+    assert [ln.split(" ")[0] for ln in lines] == list(NAMES)
+    for name, line in zip(NAMES, lines):
+        assert line.startswith(f"{name} [small]: ")
+        assert str(out / name) in line
+        assert (out / name / "store" / "sweep.json").is_file()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_png_is_a_readable_nontrivial_image(small, name):
+    from matplotlib.image import imread
+    path = small[0] / name / f"{name}.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = imread(path)
+    assert image.shape[0] >= 400 and image.shape[1] >= 600
+    assert image[..., :3].std() > 0.05                          # not a blank canvas
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CSV))
+def test_csv_has_expected_columns_and_rows(small, name):
+    columns, n_rows = EXPECTED_CSV[name]
+    header, rows = read_csv(small[0] / name)
+    assert header == columns
+    assert all(len(r) == len(columns) for r in rows)
+    if n_rows is not None:
+        assert len(rows) == n_rows
+    else:
+        assert rows
+
+
+def test_sparsity_simulation_follows_the_exact_ode(small):
+    path = small[0] / "sparsity" / "trajectory.csv"
+    sim, exact = column(path, "sim_m_active"), column(path, "exact_m_active")
+    m = PARAMS["sparsity"]["small"]["n_hidden"]
+    assert sim[0] == m and sim[-1] == 1                          # m′: every neuron → one neuron
+    assert np.all(np.abs(sim - exact) <= 2 + 0.01 * exact)
+    l1_sim, l1_exact = column(path, "sim_l1_norm"), column(path, "exact_l1_norm")
+    np.testing.assert_allclose(l1_sim, l1_exact, rtol=0.02)
+    np.testing.assert_allclose(column(path, "t"), column(path, "step") * 0.05)
+
+
+def test_noise_orders_laws_by_kurtosis(small):
+    path = small[0] / "noise" / "l4.csv"
+    kind, sigma = column(path, "noise", str), column(path, "noise_std")
+    step, mean = column(path, "step"), column(path, "mean")
+    final = {(k, s): mean[(kind == k) & (sigma == s) & (step == step.max())][0]
+             for k, s in experiments.NOISE_SETTINGS}
+    assert (final[("bernoulli", 0.15)] > final[("bernoulli", 0.1)] > final[("gaussian", 0.1)]
+            > final[("laplace", 0.1)])
+    assert np.all(column(path, "min") <= mean) and np.all(mean <= column(path, "max"))
+
+
+def test_collision_and_curve_tables_hold_the_theory(small):
+    for name in ("collisions/polysemantic.csv", "curves/bands.csv"):
+        path = small[0] / name
+        n, m = column(path, "n", int), column(path, "m", int)
+        np.testing.assert_allclose(column(path, "birthday"),
+                                   ip.analytic.expected_polysemantic(n, m), rtol=1e-9)
+        np.testing.assert_allclose(column(path, "n2_over_4m"), n * n / (4.0 * m), rtol=1e-9)
+    bands = small[0] / "curves" / "bands.csv"
+    p10, p50, p90 = (column(bands, c) for c in ("p10", "p50", "p90"))
+    assert np.all(p10 <= p50) and np.all(p50 <= p90)
+
+
+def test_correlation_tables_count_every_entry_and_feature(small):
+    p = PARAMS["correlations"]["small"]
+    n, m, seeds = p["n_features"], p["n_hidden"], p["seeds"]
+    heat = small[0] / "correlations" / "heatmap.csv"
+    assert column(heat, "count", int).sum() == n * m * seeds
+    ranks = small[0] / "correlations" / "winner_rank.csv"
+    np.testing.assert_array_equal(column(ranks, "rank", int), np.arange(len(read_csv(ranks)[1])))
+    assert column(ranks, "count", int).sum() == n * seeds
+    assert column(ranks, "fraction").sum() == pytest.approx(1.0)
+
+
+def test_resume_on_finished_stores_trains_nothing_and_rewrites_the_same_csvs(small, monkeypatch):
+    out = small[0]
+    before = {name: (out / name).read_bytes() for name in EXPECTED_CSV}
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("resume retrained a finished chunk")
+
+    # the module, not the function `ip.sweep` that shadows its name in the package
+    monkeypatch.setattr(importlib.import_module("incipoly.sweep"), "train", no_training)
+    rc, stdout, stderr = run_cli(["reproduce", "all", "--scale", "small", "--out", str(out),
+                                  "--resume", "--no-progress"])
+    assert rc == 0, stderr
+    assert len(stdout.strip().splitlines()) == len(NAMES)
+    assert {name: (out / name).read_bytes() for name in EXPECTED_CSV} == before
+    result = experiments.collisions(out / "collisions" / "store", resume=True, progress=False)
+    np.testing.assert_array_equal(result.tables["polysemantic"]["m"],
+                                  column(out / "collisions" / "polysemantic.csv", "m", int))
+
+
+def test_existing_store_without_resume_is_a_usage_error(small):
+    rc, _, stderr = run_cli(["reproduce", "noise", "--out", str(small[0]), "--no-progress"])
+    assert rc == 2
+    assert "--resume" in stderr
+
+
+def test_missing_matplotlib_fails_first_with_install_hint(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)         # `import matplotlib` → ImportError
+    with pytest.raises(ImportError, match=r"pip install 'incipoly\[plot\]'"):
+        plot.require_matplotlib()
+    rc, stdout, stderr = run_cli(["reproduce", "sparsity", "--out", str(tmp_path / "out")])
+    assert rc == 1
+    assert "install the [plot] extra: pip install 'incipoly[plot]'" in stderr
+    assert stdout == "" and not (tmp_path / "out").exists()     # nothing trained before failing
+
+
+@pytest.mark.parametrize("argv", [["reproduce", "bogus"], ["reproduce"],
+                                  ["reproduce", "all", "--scale", "huge"],
+                                  ["reproduce", "noise", "--scale"]])
+def test_bad_experiment_or_scale_exits_2(argv, tmp_path):
+    rc, _, stderr = run_cli(argv + ["--out", str(tmp_path)])
+    assert rc == 2
+    assert "usage: incipoly reproduce" in stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name, scale, field", [("bogus", "small", "experiment"),
+                                                ("noise", "huge", "scale")])
+def test_library_rejects_bad_experiment_or_scale(name, scale, field, tmp_path):
+    with pytest.raises(ValueError, match=field):
+        experiments.reproduce(name, tmp_path, scale=scale)
