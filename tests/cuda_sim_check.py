@@ -1,0 +1,104 @@
+"""Run the CUDA backend in numba-cuda's simulator and save what it computes.
+
+    NUMBA_ENABLE_CUDASIM=1 python tests/cuda_sim_check.py OUT.npz [PART NPARTS]
+
+``tests/test_cuda_sim.py`` starts this in subprocesses (the simulator must be chosen before
+``numba.cuda`` is first imported) and compares the arrays with the CPU backend and
+``tests/naive.py``. It also defines the cases, so both sides build the same configurations.
+Shapes are tiny, and so are the block size and tile, so that the simulator (one Python thread per
+CUDA thread) stays fast while every loop still meets partial blocks and tiles.
+"""
+import sys
+import warnings
+
+import numpy as np
+
+OPTIMIZERS = ("adamw", "sgd", "gd-prox")
+NOISES = ("none", "bernoulli", "gaussian")
+DTYPES = ("float64", "float32")
+STEPS = 50
+CHUNK_STEPS = 17               # chunks of 17, 17, 16 steps: t0 > 0 and several steps per launch
+SMALL_THREADS = 5              # fewer threads than entries, not a power of two
+TILE = 2                       # every shape below has partial tiles
+SHAPES = {"small": [(3, 5, 2), (6, 2, 1), (4, 7, 1)],   # (n, m, instances); n > m included
+          "tiled": [(3, 2, 1), (2, 3, 2), (3, 3, 1)]}
+LR_L1 = {"adamw": (1e-2, 1e-2), "sgd": (2e-2, 1e-2), "gd-prox": (2e-2, 5e-2)}
+#: sgd with a large lr: some instances diverge (at different steps), some do not.
+DIVERGENCE = {"n": 3, "m": 2, "lr": 0.5, "seeds": [0, 1, 2, 3], "bounds": [0, 3, 6, 9, 12]}
+
+
+def cases():
+    """One training case per path × optimizer × noise × dtype, shapes cycling per path."""
+    out = []
+    for path in ("small", "tiled"):
+        for i, (opt, noise, dtype) in enumerate(
+                (o, z, d) for o in OPTIMIZERS for z in NOISES for d in DTYPES):
+            n, m, S = SHAPES[path][i % len(SHAPES[path])]
+            out.append({"name": f"{path}-{opt}-{noise}-{dtype}-{n}x{m}x{S}", "path": path,
+                        "optimizer": opt, "noise": noise, "dtype": dtype, "n": n, "m": m,
+                        "seeds": list(range(7, 7 + S))})
+    for path in ("small", "tiled"):
+        for dtype in DTYPES:
+            out.append({"name": f"divergence-{path}-{dtype}", "path": path, "dtype": dtype,
+                        "divergence": True, **DIVERGENCE})
+    return out
+
+
+def config(case):
+    import incipoly as ip
+    if case.get("divergence"):
+        return ip.Config(n_features=case["n"], n_hidden=case["m"], steps=case["bounds"][-1],
+                         optimizer="sgd", lr=case["lr"], l1=0.0, dtype=case["dtype"])
+    lr, l1 = LR_L1[case["optimizer"]]
+    return ip.Config(n_features=case["n"], n_hidden=case["m"], steps=STEPS,
+                     optimizer=case["optimizer"], lr=lr, l1=l1, weight_decay=0.05,
+                     noise=case["noise"], noise_std=0.1, dtype=case["dtype"])
+
+
+def advance_in_chunks(state, bounds):
+    """``bad_step`` after advancing ``state`` over ``bounds`` (stopping, like train, at divergence)."""
+    for t0, t1 in zip(bounds[:-1], bounds[1:]):
+        if state.advance(t0, t1 - t0).size == len(state.bad_step):
+            break
+    return state.bad_step.copy()
+
+
+def run_case(case, out):
+    import incipoly as ip
+    from incipoly.init import initial_weights, noise_keys
+    from incipoly.kernels import cuda as kc
+    cfg = config(case)
+    kc.SMALL_THREADS, kc.TILE = SMALL_THREADS, TILE
+    kc.SMALL_MAX_BYTES = 1 << 30 if case["path"] == "small" else 0
+    W0 = initial_weights(cfg, case["seeds"])
+    state = kc.CudaState(cfg, W0, noise_keys(case["seeds"]))
+    out[case["name"] + "/path"] = np.array(state.path)
+    if case.get("divergence"):
+        out[case["name"] + "/bad_step"] = advance_in_chunks(state, case["bounds"])
+        return
+    run = ip.train(cfg, seeds=case["seeds"], backend="cuda", record=2, progress=False,
+                   chunk_steps=CHUNK_STEPS)
+    out[case["name"] + "/W"] = run.W
+    out[case["name"] + "/loss"] = run.history["loss"]
+
+
+def main(argv):
+    path = argv[1]
+    part, nparts = (int(argv[2]), int(argv[3])) if len(argv) > 3 else (0, 1)
+    # SplitMix64 wraps around uint64 on purpose; plain-Python numpy scalars warn about it.
+    warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+    # The simulator hands the GIL between its threads at every barrier; a short switch
+    # interval makes that several times faster.
+    sys.setswitchinterval(1e-5)
+    from numba import config as numba_config
+    if not numba_config.ENABLE_CUDASIM:
+        raise SystemExit("run with NUMBA_ENABLE_CUDASIM=1")
+    import incipoly as ip
+    out = {"available_backends": np.array(ip.available_backends())}
+    for case in cases()[part::nparts]:
+        run_case(case, out)
+    np.savez(path, **out)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
