@@ -25,10 +25,11 @@ from .train import train
 
 #: Per-optimizer defaults. AdamW is the paper's configuration. gd-prox is the discretised L1
 #: gradient flow of the theory: λ = 1e-2 (below the one-feature extinction bound √(π/2m) for
-#: every m ≤ 2¹⁴); flow time lr·steps = 600 = 6/λ (the one-feature flow reaches m′ = 1 at
+#: every m ≤ 15 000); flow time lr·steps = 600 = 6/λ (the one-feature flow reaches m′ = 1 at
 #: λT ≈ 1.5–1.9 on average, 90 % of draws by λT ≈ 3); lr = 0.05: the smooth loss has curvature
 #: 8 along a unit feature plus ≈ 4·(n/2m)(1 + √(2m/n))² ≈ 12 from the interference of the
 #: initial transient at m = n, so lr·20 = 1.0 < 2 (lr = 0.1 is at the edge and diverges at small m).
+#: See theory/README.md, section f.
 OPTIMIZER_DEFAULTS = {
     "adamw": {"lr": 1e-3, "steps": 7500, "l1": 1e-3},
     "gd-prox": {"lr": 5e-2, "steps": 12000, "l1": 1e-2},
@@ -37,7 +38,7 @@ OPTIMIZER_DEFAULTS = {
 
 COLUMNS = ("n", "m", "optimizer", "l1", "lr", "steps", "seeds", "sim_mean", "sim_se",
            "n2_over_4m", "birthday", "cascade", "z_n2_over_4m", "z_birthday", "z_cascade",
-           "winner_is_initial_argmax", "final_loss")
+           "winner_is_initial_argmax", "final_loss", "winner_se", "in_band")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,13 @@ def grid(n_values, ratios, optimizers=("adamw", "gd-prox"), l1_values=None, lr=N
 
 
 def evaluate(cell: Cell, seeds, run=None) -> dict:
-    """Train ``cell`` on ``seeds`` (unless ``run`` is given) and compare with the three models."""
+    """Train ``cell`` on ``seeds`` (unless ``run`` is given) and compare with the three models.
+
+    Besides the counts and z-scores the row holds ``winner_is_initial_argmax`` (fraction of
+    features whose final strongest neuron is their initial argmax; ``winner_se`` is its standard
+    error over seeds) and ``in_band`` (fraction of features whose strongest weight lies in
+    [0.8, 1.2]: below 1 means sparsification is unfinished and counts are biased low).
+    """
     run = run if run is not None else train(cell.config(), seeds, progress=False, record=2)
     sim = metrics.polysemantic_neurons(run.W).astype(float)
     S = sim.size
@@ -90,6 +97,8 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
     birthday = float(analytic.expected_polysemantic(cell.n, cell.m))
     final = metrics.assignments(run.W).neuron
     initial = metrics.initial_collisions(run.W0).neuron
+    winner = (final == initial).mean(axis=1)                  # per seed
+    peak = np.abs(run.W).max(axis=2)
 
     def z(delta, s):
         if s > 0:
@@ -102,8 +111,10 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
         "n2_over_4m": n2, "birthday": birthday, "cascade": cascade.mean(),
         "z_n2_over_4m": z(sim.mean() - n2, se), "z_birthday": z(sim.mean() - birthday, se),
         "z_cascade": z(diff.mean(), se_paired),
-        "winner_is_initial_argmax": float((final == initial).mean()),
+        "winner_is_initial_argmax": float(winner.mean()),
         "final_loss": float(run.history["loss"][-1].mean()),
+        "winner_se": float(winner.std(ddof=1) / np.sqrt(S)) if S > 1 else np.nan,
+        "in_band": float(((peak >= 0.8) & (peak <= 1.2)).mean()),
     }
 
 
@@ -133,12 +144,12 @@ def write_csv(rows, path):
 def format_table(rows) -> str:
     """Fixed-width text table of the rows."""
     head = (f"{'n':>4} {'m':>5} {'optimizer':>9} {'l1':>7} {'sim mean ± SE':>15} {'n²/4m':>7} "
-            f"{'birthday':>8} {'cascade':>8} {'z(n²/4m)':>8} {'z(bday)':>8} {'z(casc)':>8} {'winner':>6}")
+            f"{'birthday':>8} {'cascade':>8} {'z(n²/4m)':>8} {'z(bday)':>8} {'z(casc)':>8} {'winner':>6} {'in band':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['n']:>4} {r['m']:>5} {r['optimizer']:>9} {r['l1']:>7.0e} "
             f"{r['sim_mean']:>7.2f} ± {r['sim_se']:<5.2f} {r['n2_over_4m']:>7.2f} {r['birthday']:>8.2f} "
             f"{r['cascade']:>8.2f} {r['z_n2_over_4m']:>8.1f} {r['z_birthday']:>8.1f} "
-            f"{r['z_cascade']:>8.1f} {r['winner_is_initial_argmax']:>6.2f}")
+            f"{r['z_cascade']:>8.1f} {r['winner_is_initial_argmax']:>6.2f} {r.get('in_band', np.nan):>7.3f}")
     return "\n".join(lines)
