@@ -11,7 +11,6 @@ from .init import check_initial_weights, initial_weights, noise_keys, normalize_
 from .store import Run
 
 BACKENDS = ("cpu", "cuda")
-HISTORY_KEYS = ("loss", "l1", "l2", "l4", "active")
 
 
 class DivergenceError(FloatingPointError):
@@ -207,4 +206,4 @@ def _state(backend, config, W, keys):
     return _CpuState(config, W, keys)
 
 
-__all__ = ["train", "record_steps", "DivergenceError", "HISTORY_KEYS"]
+__all__ = ["train", "record_steps", "DivergenceError"]

@@ -67,6 +67,14 @@ def test_start_end_correlation(rng):
     assert metrics.start_end_correlation(W0[1], np.sin(W0[1]))[2] == pytest.approx(ref)
 
 
+def test_feature_norms(rng):
+    W = rng.normal(size=(2, 3, 5))
+    l2, l4 = metrics.feature_norms(W)
+    np.testing.assert_allclose(l2, np.sqrt((W ** 2).sum(axis=2)))
+    np.testing.assert_allclose(l4, (W ** 4).sum(axis=2))
+    assert metrics.feature_norms(W[0])[1].shape == (3,)
+
+
 @pytest.mark.parametrize("call", [
     lambda: metrics.polysemantic_neurons(np.zeros(3)),
     lambda: metrics.polysemantic_neurons(np.zeros((2, 2)), band=(1.2, 0.8)),
