@@ -6,8 +6,9 @@ For one instance with weights ``W`` (n×m), hidden noise ``ξ`` (length m) and `
     L    = Σ_ij (ReLU(P_ij) − δ_ij)²,             D_ij = ∂L/∂P_ij = 2 (P_ij − δ_ij) · [P_ij > 0]
     ∇_k  = Σ_j (D_kj + D_jk) W_j + (Σ_i D_ik) ξ   (noiseless: D is symmetric and ∇ = 2 D W)
 
-Rows of ``D + Dᵀ`` are mostly zero once features stop interfering (the ReLU zeroes ``P_ij ≤ 0``),
-so the gradient loop skips zero entries. Training runs a whole chunk of steps per call, in
+Entries with ``P_ij ≤ 0`` give ``D_ij = 0``; once ``D + Dᵀ`` is sparse (gd-prox, with exact
+zeros) the gradient loop skips them. Under AdamW + L1 about 40 % of the off-diagonal ``G_ij`` stay
+in (0, 1e-3] for the whole run, so large shapes stay on the dense gemm product. Training runs a whole chunk of steps per call, in
 parallel over instances (``prange``); each instance touches only its own slice, so results do not
 depend on the thread count.
 """
