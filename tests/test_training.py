@@ -161,3 +161,13 @@ def test_explicit_W0_is_used_and_not_modified(rng):
 def test_zero_steps_returns_initial_weights():
     run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=0), seeds=2, progress=False)
     np.testing.assert_array_equal(run.W, run.W0)
+
+
+def test_history_loss_on_the_gemm_path_matches_naive(rng):
+    W = rng.normal(0, 0.1, (2, 70, 80))          # 70·80 ≥ BLAS_MIN_SIZE
+    assert 70 * 80 >= cpu.BLAS_MIN_SIZE
+    loss = np.zeros(2)
+    per_feature = [np.zeros((2, 70)) for _ in range(3)] + [np.zeros((2, 70), np.int64)]
+    cpu.row_stats(W, 0.01, 1e-3, loss, *per_feature)
+    for s in range(2):
+        assert loss[s] == pytest.approx(naive.loss_and_grad(W[s], np.zeros(80), 0.01)[0], rel=1e-12)

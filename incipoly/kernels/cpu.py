@@ -278,10 +278,20 @@ def loss_and_grad(W, xi, l1, use_blas=False):
 
 @njit(parallel=True, fastmath=_FAST, **_JIT)
 def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
-    """Noiseless loss per instance and per-feature Σ|w|, Σw², Σw⁴ and #{|w| > tol}."""
+    """Noiseless loss per instance and per-feature Σ|w|, Σw², Σw⁴ and #{|w| > tol}.
+
+    The Gram matrix is formed as in training (gemm from ``BLAS_MIN_SIZE`` weights on), so a
+    history record costs less than one training step.
+    """
     S, n, m = W.shape
+    use_blas = n * m >= BLAS_MIN_SIZE
     for s in prange(S):
         Ws = W[s]
+        G = np.empty((n, n), W.dtype)
+        if use_blas:
+            _gram_blas(Ws, G, np.empty(gram_buffer_size(n, True), W.dtype))
+        else:
+            _gram(Ws, G)
         total = 0.0
         for i in range(n):
             a1 = 0.0
@@ -301,7 +311,7 @@ def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
             active[s, i] = cnt
             total += l1 * a1
             for j in range(n):
-                p = float(_row_dot(Ws, i, Ws, j))
+                p = float(G[i, j])
                 y = p if p > 0 else 0.0
                 r = y - 1.0 if i == j else y
                 total += r * r
