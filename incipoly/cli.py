@@ -20,6 +20,7 @@ from . import __version__
 from .compare import OPTIMIZER_DEFAULTS
 from .config import DEFAULT_WEIGHT_DECAY, DTYPES, INITS, NOISES, OPTIMIZERS, Config
 from .experiments import EXPERIMENTS, SCALES, reproduce
+from .metrics import mean_se
 from .train import DivergenceError, train
 
 #: Defaults of ``incipoly train``: the paper's optimiser settings on a small model (n=32, m=64)
@@ -99,13 +100,6 @@ def add_seeds_argument(parser, default: str = "8"):
                              "0-99 (inclusive); one independent model per seed")
 
 
-def _mean_se(values) -> tuple[float, float]:
-    """Mean and standard error ``std(ddof=1)/sqrt(S)`` (NaN for a single value)."""
-    x = np.asarray(values, dtype=np.float64)
-    se = x.std(ddof=1) / np.sqrt(x.size) if x.size > 1 else np.nan
-    return float(x.mean()), float(se)
-
-
 def _format_seeds(seeds) -> str:
     """``"8 (0-7)"`` for a contiguous range, else the count and the first ten seeds."""
     seeds = [int(s) for s in seeds]
@@ -133,7 +127,7 @@ def format_run(run) -> str:
     lines = [f"config: {cfg}", f"seeds: {_format_seeds(run.seeds)}",
              f"{'':{width}}  {'mean':>10}    {'SE':>9}"]
     for label, key in SUMMARY_ROWS:
-        mean, se = _mean_se(summary[key])
+        mean, se = (float(v) for v in mean_se(summary[key]))
         se_text = "n/a" if np.isnan(se) else f"{se:.3g}"
         lines.append(f"{label:{width}}  {mean:>10.4g} ± {se_text:>9}")
     return "\n".join(lines)

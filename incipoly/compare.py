@@ -89,10 +89,10 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
     run = run if run is not None else train(cell.config(), seeds, progress=False, record=2)
     sim = metrics.polysemantic_neurons(run.W).astype(float)
     S = sim.size
-    se = sim.std(ddof=1) / np.sqrt(S) if S > 1 else np.nan
+    se = float(metrics.mean_se(sim)[1])
     cascade = np.asarray(analytic.cascade_polysemantic(run.W0.astype(np.float64)), float)
     diff = sim - cascade
-    se_paired = diff.std(ddof=1) / np.sqrt(S) if S > 1 else np.nan
+    se_paired = float(metrics.mean_se(diff)[1])
     n2 = float(analytic.asymptotic_polysemantic(cell.n, cell.m))
     birthday = float(analytic.expected_polysemantic(cell.n, cell.m))
     final = metrics.assignments(run.W).neuron
@@ -113,7 +113,7 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
         "z_cascade": z(diff.mean(), se_paired),
         "winner_is_initial_argmax": float(winner.mean()),
         "final_loss": float(run.history["loss"][-1].mean()),
-        "winner_se": float(winner.std(ddof=1) / np.sqrt(S)) if S > 1 else np.nan,
+        "winner_se": float(metrics.mean_se(winner)[1]),
         "in_band": float(((peak >= 0.8) & (peak <= 1.2)).mean()),
     }
 

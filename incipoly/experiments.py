@@ -88,13 +88,6 @@ def _params(name, scale):
     return SCALE_PARAMS[name][scale]
 
 
-def _mean_se(x, axis=-1):
-    """Mean and standard error ``std(ddof=1)/√k`` along ``axis``."""
-    x = np.asarray(x, dtype=np.float64)
-    k = x.shape[axis]
-    return x.mean(axis=axis), x.std(axis=axis, ddof=1) / np.sqrt(k)
-
-
 def _first_time(t, values, level):
     """First ``t`` at which ``values <= level`` (NaN if never)."""
     hit = np.flatnonzero(np.asarray(values) <= level)
@@ -190,7 +183,7 @@ def noise(store, scale="small", resume=False, progress=True) -> Result:
     for c, (kind, sigma) in enumerate(NOISE_SETTINGS):
         res = st.result(c)
         per_seed = res["history_l4"].mean(axis=2)          # (R, S): mean over features
-        mean, se = _mean_se(per_seed, axis=1)
+        mean, se = metrics.mean_se(per_seed, axis=1)
         R = len(mean)
         parts.append({"noise": np.full(R, kind), "noise_std": np.full(R, sigma),
                       "kurtosis": np.full(R, analytic.noise_kurtosis(kind)),
@@ -252,7 +245,7 @@ def collisions(store, scale="small", resume=False, progress=True) -> Result:
     p = _params("collisions", scale)
     n, ms, S = p["n_features"], np.asarray(p["n_hidden"]), p["seeds"]
     counts = _polysemantic_grid(p, store, resume, progress)[0]
-    mean, se = _mean_se(counts, axis=1)
+    mean, se = metrics.mean_se(counts, axis=1)
     cascade = np.array([analytic.expected_cascade_polysemantic(n, int(m), seeds=S) for m in ms])
     table = {"n": np.full(len(ms), n), "m": ms, "seeds": np.full(len(ms), S),
              "sim_mean": mean, "sim_se": se, **_theory(n, ms),

@@ -141,3 +141,16 @@ def feature_norms(W):
     arr, single = _batch(W)
     a = arr.astype(np.float64)
     return _out(np.sqrt((a * a).sum(axis=2)), single), _out((a ** 4).sum(axis=2), single)
+
+
+def mean_se(x, axis=None):
+    """Mean and standard error ``std(ddof=1)/√k`` over ``axis`` (all entries when None).
+
+    The standard error is NaN where fewer than two values are averaged.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k = x.size if axis is None else x.shape[axis]
+    mean = x.mean(axis=axis)
+    if k < 2:
+        return mean, np.full_like(mean, np.nan)
+    return mean, x.std(axis=axis, ddof=1) / np.sqrt(k)

@@ -93,3 +93,12 @@ def test_trained_model_is_monosemantic_when_wide():
     a = metrics.assignments(run.W)
     assert (np.abs(run.W).max(axis=2) > 0.8).all()
     assert (np.abs(a.carried).sum(axis=2) == 1).all()
+
+
+def test_mean_se():
+    m, se = metrics.mean_se([1.0, 2.0, 3.0, 6.0])
+    assert m == 3.0 and se == pytest.approx(np.std([1, 2, 3, 6], ddof=1) / 2)
+    assert np.isnan(metrics.mean_se([4.0])[1])
+    m, se = metrics.mean_se(np.array([[1.0, 3.0], [2.0, 2.0]]), axis=1)
+    np.testing.assert_allclose(m, [2.0, 2.0])
+    np.testing.assert_allclose(se, [1.0, 0.0])
