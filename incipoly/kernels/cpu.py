@@ -15,6 +15,7 @@ depend on the thread count.
 import numpy as np
 from numba import njit, prange
 
+from .blas import syrk_lower
 from .noise import noise_value
 
 #: Reassociation lets LLVM vectorise the dot-product reductions; no nnan/ninf, so divergence
@@ -25,10 +26,8 @@ _JIT = {"cache": True, "error_model": "numpy"}
 
 OPT_CODES = {"adamw": 0, "sgd": 1, "gd-prox": 2}
 
-#: Form the Gram matrix with BLAS gemm from this many weights per instance (n·m) on.
+#: Use BLAS (syrk Gram, gemm product) from this many weights per instance (n·m) on.
 BLAS_MIN_SIZE = 4096
-#: Rows per gemm block of the symmetric Gram product.
-GRAM_BLOCK = 64
 #: Dense gemm for (D + Dᵀ) W while more than this fraction of its entries are non-zero.
 DENSE_FRACTION = 0.1
 
@@ -58,25 +57,13 @@ def _gram(W, G):
 
 
 @njit(**_JIT)
-def gram_buffer_size(n, use_blas):
-    return n * min(n, GRAM_BLOCK) if use_blas else 0
-
-
-@njit(**_JIT)
-def _gram_blas(W, G, buf):
-    """``G = W Wᵀ`` by gemm on block rows, ``G[I, I:] = W_I W_{I:}ᵀ``, mirrored: symmetry saves
-    about 40 % of the flops at n = 256 while each gemm stays large enough to run at full speed.
-    ``buf`` holds at least ``GRAM_BLOCK·n`` entries.
-    """
+def _gram_blas(W, G):
+    """``G = W Wᵀ`` by one BLAS ``syrk`` (half the multiply–adds of a gemm), mirrored."""
+    syrk_lower(W, G)
     n = W.shape[0]
-    for i0 in range(0, n, GRAM_BLOCK):
-        i1 = min(i0 + GRAM_BLOCK, n)
-        T = buf[:(i1 - i0) * (n - i0)].reshape((i1 - i0, n - i0))
-        np.dot(W[i0:i1], W[i0:].T, T)
-        for a in range(i1 - i0):
-            for b in range(a, n - i0):
-                G[i0 + a, i0 + b] = T[a, b]
-                G[i0 + b, i0 + a] = T[a, b]
+    for i in range(n):
+        for j in range(i + 1, n):
+            G[i, j] = G[j, i]
 
 
 @njit(fastmath=_FAST, **_JIT)
@@ -137,13 +124,12 @@ def _sparse_rows_times(Sm, W, grad):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _smooth_grad(W, xi, noisy, use_blas, G, Sm, z, c, grad, buf):
+def _smooth_grad(W, xi, noisy, use_blas, G, Sm, z, c, grad):
     """Gradient of the smooth loss into ``grad``; returns the smooth loss.
 
-    ``use_blas``: form ``G = W Wᵀ`` with block-row BLAS gemm (faster than the hand-written
-    symmetric loop from moderate sizes on, see bench/RESULTS.md), and ``(D + Dᵀ) W`` too while
-    ``D + Dᵀ`` is denser than ``DENSE_FRACTION``; otherwise the product visits only its non-zero
-    entries. ``buf`` is gemm scratch (see :func:`_gram_blas`).
+    ``use_blas``: form ``G = W Wᵀ`` with BLAS syrk (faster than the hand-written symmetric loop
+    from moderate sizes on, see bench/RESULTS.md), and ``(D + Dᵀ) W`` with gemm while ``D + Dᵀ``
+    is denser than ``DENSE_FRACTION``; otherwise the product visits only its non-zero entries.
     """
     n, m = W.shape
     if noisy:
@@ -153,7 +139,7 @@ def _smooth_grad(W, xi, noisy, use_blas, G, Sm, z, c, grad, buf):
                 acc += W[j, l] * xi[l]
             z[j] = acc
     if use_blas:
-        _gram_blas(W, G, buf)
+        _gram_blas(W, G)
     else:
         _gram(W, G)
     loss, nnz = _residual(G, z, noisy, Sm, c)
@@ -242,12 +228,11 @@ def train_chunk(W, M1, V, keys, t0, nsteps, opt, noise, use_blas, hp64, bad_step
         z = np.zeros(n, W.dtype)
         c = np.zeros(n, W.dtype)
         hp = hp64.astype(W.dtype)
-        buf = np.empty(gram_buffer_size(n, use_blas), W.dtype)
         for t in range(t0, t0 + nsteps):
             if noisy:
                 for j in range(m):
                     xi[j] = noise_value(noise, hp64[_SIGMA], keys[s], t, j, m)
-            loss = _smooth_grad(Ws, xi, noisy, use_blas, G, Sm, z, c, grad, buf)
+            loss = _smooth_grad(Ws, xi, noisy, use_blas, G, Sm, z, c, grad)
             if not np.isfinite(loss):
                 bad_step[s] = t
                 break
@@ -267,8 +252,7 @@ def loss_and_grad(W, xi, l1, use_blas=False):
     z = np.zeros(n, W.dtype)
     c = np.zeros(n, W.dtype)
     grad = np.empty((n, m), W.dtype)
-    buf = np.empty(gram_buffer_size(n, use_blas), W.dtype)
-    loss = _smooth_grad(W, xi, True, use_blas, G, Sm, z, c, grad, buf)
+    loss = _smooth_grad(W, xi, True, use_blas, G, Sm, z, c, grad)
     for k in range(n):
         for l in range(m):
             grad[k, l] += l1 * np.sign(W[k, l])
@@ -280,7 +264,7 @@ def loss_and_grad(W, xi, l1, use_blas=False):
 def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
     """Noiseless loss per instance and per-feature Σ|w|, Σw², Σw⁴ and #{|w| > tol}.
 
-    The Gram matrix is formed as in training (gemm from ``BLAS_MIN_SIZE`` weights on), so a
+    The Gram matrix is formed as in training (syrk from ``BLAS_MIN_SIZE`` weights on), so a
     history record costs less than one training step.
     """
     S, n, m = W.shape
@@ -289,7 +273,7 @@ def row_stats(W, l1, tol, loss, l1n, l2n, l4n, active):
         Ws = W[s]
         G = np.empty((n, n), W.dtype)
         if use_blas:
-            _gram_blas(Ws, G, np.empty(gram_buffer_size(n, True), W.dtype))
+            _gram_blas(Ws, G)
         else:
             _gram(Ws, G)
         total = 0.0
