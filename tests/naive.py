@@ -90,3 +90,10 @@ def polysemantic_neurons(W, lo=0.8, hi=1.2):
         hits = sum(1 for i in range(W.shape[0]) if lo <= abs(W[i, k]) <= hi)
         count += hits > 1
     return count
+
+
+def gram(W):
+    """``G_ij = Σ_k W_ik W_jk`` by explicit row dot products, in float64."""
+    W = np.asarray(W, np.float64)
+    n = W.shape[0]
+    return np.array([[float(np.dot(W[i], W[j])) for j in range(n)] for i in range(n)])
