@@ -30,11 +30,10 @@ PHASES = ("gram (syrk)", "residual", "product (gemm)", "update (adamw)")
 
 
 @njit(**cpu._JIT)
-def _phase(W, M1, V, hp64, phase, inner):
-    """Run one phase ``inner`` times on one instance (inputs from one real forward pass)."""
+def _inputs(W, hp64):
+    """Buffers of one real forward pass: ``G``, ``Sm = D + Dᵀ``, the gradient, step scalars."""
     n, m = W.shape
-    G = np.empty((n, n), W.dtype)
-    Sm = np.empty((n, n), W.dtype)
+    G, Sm = np.empty((n, n), W.dtype), np.empty((n, n), W.dtype)
     grad = np.empty((n, m), W.dtype)
     z, c = np.zeros(n, W.dtype), np.zeros(n, W.dtype)
     hp = hp64.astype(W.dtype)
@@ -42,7 +41,13 @@ def _phase(W, M1, V, hp64, phase, inner):
     cpu._gram_blas(W, G)
     cpu._residual(G, z, False, Sm, c)
     np.dot(Sm, W, grad)
-    w, m1, v, g = W.copy().ravel(), M1.ravel(), V.ravel(), grad.ravel()
+    return G, Sm, grad, z, c, hp
+
+
+@njit(**cpu._JIT)
+def _phase(W, M1, V, G, Sm, grad, z, c, hp, phase, inner):
+    """Run one phase ``inner`` times on one instance's buffers (``W``, ``M1``, ``V`` change)."""
+    w, m1, v, g = W.ravel(), M1.ravel(), V.ravel(), grad.ravel()
     for _ in range(inner):
         if phase == 0:
             cpu._gram_blas(W, G)
@@ -83,8 +88,8 @@ def main(argv=None):
                 numba.set_num_threads(threads)
         return call
 
-    impls = {name: (lambda k=k: _phase(W0[0], M[0].copy(), M[0].copy(), hp64, k, args.steps))
-             for k, name in enumerate(PHASES)}
+    buffers = (W0[0].copy(), M[0].copy(), M[0].copy()) + _inputs(W0[0], hp64)
+    impls = {name: (lambda k=k: _phase(*buffers, k, args.steps)) for k, name in enumerate(PHASES)}
     impls["step, 1 instance, 1 thread"] = step_call(1, 1)
     impls[f"step, {threads} instances, {threads} threads"] = step_call(threads, threads)
     limit = _single_threaded_blas()
