@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .compare import OPTIMIZER_DEFAULTS
 from .config import DEFAULT_WEIGHT_DECAY, DTYPES, INITS, NOISES, OPTIMIZERS, Config
-from .experiments import EXPERIMENTS, SCALES, reproduce
+from .experiments import EXPERIMENTS, SCALES, WIDTH_EXPERIMENTS, reproduce
 from .metrics import mean_se
 from .train import DivergenceError, train
 
@@ -57,6 +57,22 @@ def parse_seeds(text: str) -> list[int]:
         raise ValueError(f"seeds must be a count >= 1 or a range lo-hi with 0 <= lo <= hi; "
                          f"got {text!r}")
     return list(range(lo, hi + 1))
+
+
+def parse_widths(text: str) -> list[int]:
+    """Parse ``--widths``: a comma list of hidden widths, ``"256,512,4096"``.
+
+    Raises
+    ------
+    ValueError
+        If an entry is not an integer (the message names ``widths``; the range is checked by
+        :func:`incipoly.experiments.reproduce`).
+    """
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"widths must be a comma list of integers like 256,512,4096; "
+                         f"got {text!r}") from None
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRAIN_DEFAULTS):
@@ -210,6 +226,9 @@ def _add_reproduce(subparsers):
                    help="output directory; default %(default)s = runs/reproduce-<scale>")
     p.add_argument("--resume", action="store_true",
                    help="continue the sweeps already in DIR (finished chunks are not retrained)")
+    p.add_argument("--widths", metavar="M,M,...", default=None,
+                   help="collisions and curves only: train these widths m instead of the "
+                        "scale's list (e.g. 256,512,768,1024,4096, the widths the paper quotes)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
     p.set_defaults(func=_run_reproduce)
 
@@ -224,10 +243,14 @@ def _run_reproduce(args) -> int:
         return 1
     out = Path(args.out) if args.out is not None else Path("runs") / f"reproduce-{args.scale}"
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    widths = None if args.widths is None else parse_widths(args.widths)
+    if widths is not None and args.experiment not in WIDTH_EXPERIMENTS:
+        raise ValueError(f"--widths applies to {' and '.join(WIDTH_EXPERIMENTS)} only; "
+                         f"got experiment {args.experiment!r}")
     for name in names:
         start = time.perf_counter()
         result, _ = reproduce(name, out, scale=args.scale, resume=args.resume,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, widths=widths)
         print(f"{result.summary} [{time.perf_counter() - start:.1f} s; {out / name}]", flush=True)
     return 0
 

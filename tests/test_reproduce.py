@@ -195,3 +195,26 @@ def test_bad_experiment_or_scale_exits_2(argv, tmp_path):
 def test_library_rejects_bad_experiment_or_scale(name, scale, field, tmp_path):
     with pytest.raises(ValueError, match=field):
         experiments.reproduce(name, tmp_path, scale=scale)
+
+
+def test_widths_train_only_the_chosen_m(tmp_path):
+    rc, stdout, stderr = run_cli(["reproduce", "collisions", "--widths", "64,32", "--out",
+                                  str(tmp_path), "--no-progress"])
+    assert rc == 0, stderr
+    path = tmp_path / "collisions" / "polysemantic.csv"
+    np.testing.assert_array_equal(column(path, "m", int), [32, 64])
+    assert "m=32…64 (2 widths)" in stdout
+
+
+@pytest.mark.parametrize("argv, field", [
+    (["reproduce", "noise", "--widths", "32"], "--widths applies to collisions and curves"),
+    (["reproduce", "all", "--widths", "32"], "--widths applies to collisions and curves"),
+    (["reproduce", "curves", "--widths", "32,x"], "widths must be a comma list"),
+    (["reproduce", "curves", "--widths", "0,32"], "widths must be distinct integers >= 1"),
+    (["reproduce", "collisions", "--widths", "32,32"], "widths must be distinct integers >= 1"),
+])
+def test_bad_widths_exit_2_naming_the_field(argv, field, tmp_path):
+    rc, _, stderr = run_cli(argv + ["--out", str(tmp_path), "--no-progress"])
+    assert rc == 2
+    assert field in stderr
+    assert not any(tmp_path.iterdir())
