@@ -426,5 +426,6 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
     return result, paths
 
 
-__all__ = ["EXPERIMENTS", "SCALES", "SCALE_PARAMS", "WIDTH_EXPERIMENTS", "NOISE_SETTINGS", "Result", "reproduce",
-           "write_csv", "sparsity", "noise", "collisions", "correlations", "curves"]
+__all__ = ["EXPERIMENTS", "SCALES", "SCALE_PARAMS", "WIDTH_EXPERIMENTS", "NOISE_SETTINGS",
+           "Result", "reproduce", "write_csv", "sparsity", "noise", "collisions", "correlations",
+           "curves"]

@@ -34,3 +34,9 @@ def test_gram_blas_is_the_full_symmetric_gram(dtype, tol):
     _gram_blas(W, G)
     assert np.array_equal(G, G.T)
     assert np.allclose(G, naive.gram(W), rtol=tol, atol=tol * 10)
+
+
+def test_syrk_lower_refuses_non_contiguous_arrays():
+    W = np.ones((4, 6))
+    with pytest.raises(Exception, match="syrk_lower"):
+        _lower(W[:, ::2], np.empty((4, 4)))

@@ -15,7 +15,7 @@ from numba.extending import get_cython_function_address, intrinsic
 
 _SYMBOLS = {types.float32: "incipoly_ssyrk", types.float64: "incipoly_dsyrk"}
 
-for _dtype, _symbol in _SYMBOLS.items():
+for _symbol in _SYMBOLS.values():
     llvm.add_symbol(_symbol, get_cython_function_address("scipy.linalg.cython_blas",
                                                          _symbol.removeprefix("incipoly_")))
 
@@ -28,8 +28,8 @@ def syrk_lower(typingctx, W, G):
     ``?syrk(uplo='U', trans='T', n, k=m, 1, A, m, 0, C, n)``, ``C = AᵀA``: its upper triangle
     is the row-major lower triangle of ``G``. The upper triangle of ``G`` is left untouched.
     """
-    if not (isinstance(W, types.Array) and isinstance(G, types.Array)
-            and W.dtype == G.dtype and W.dtype in _SYMBOLS):
+    if not (isinstance(W, types.Array) and isinstance(G, types.Array) and W.ndim == G.ndim == 2
+            and W.layout == G.layout == "C" and W.dtype == G.dtype and W.dtype in _SYMBOLS):
         return None
     symbol = _SYMBOLS[W.dtype]
 
