@@ -127,9 +127,16 @@ def _plain_log_ticks(*axes):
         axis.set_minor_formatter(NullFormatter())
 
 
-def _polysemantic_axes(ax, ylabel=True):
+#: Label every trained width on the m axis up to this many widths (more would overlap).
+MAX_WIDTH_TICKS = 8
+
+
+def _polysemantic_axes(ax, widths, ylabel=True):
     ax.set(xscale="log", yscale="log")
     _plain_log_ticks(ax.xaxis, ax.yaxis)
+    widths = np.unique(widths)
+    if widths.size <= MAX_WIDTH_TICKS:
+        ax.set_xticks(widths, [f"{w:g}" for w in widths])
     ax.set_xlabel("hidden neurons m")
     if ylabel:
         ax.set_ylabel("polysemantic neurons per model")
@@ -147,7 +154,7 @@ def _collisions(result):
           tab["cascade_mean"] + tab["cascade_se"], "cascade model on the same $W_0$ (± SE)",
           color="tab:green", marker="s", ms=3)
     _theory_lines(ax, tab)
-    _polysemantic_axes(ax)
+    _polysemantic_axes(ax, tab["m"])
     return fig
 
 
@@ -163,7 +170,7 @@ def _curves(result):
         ax.plot(tab["m"][rows], tab["p50"][rows], "x", color="tab:blue", label="median")
         _theory_lines(ax, tab, rows)
         ax.set_title(f"λ = {l1:g}")
-        _polysemantic_axes(ax, ylabel=ax is axes[0])
+        _polysemantic_axes(ax, tab["m"], ylabel=ax is axes[0])
     return fig
 
 
@@ -215,7 +222,7 @@ def compare_figure(rows, path) -> Path:
             ax.plot(col["m"], col["n2_over_4m"], "--", color=c, lw=1, label=f"n = {n}: $n^2/4m$")
         ax.set_title(f"{opt}, λ = {l1:g}")
         ax.grid(True, which="major", alpha=0.3)
-        _polysemantic_axes(ax, ylabel=ax is axes[0])
+        _polysemantic_axes(ax, tab["m"], ylabel=ax is axes[0])
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
