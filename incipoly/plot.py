@@ -222,7 +222,8 @@ def compare_figure(rows, path) -> Path:
             ax.plot(col["m"], col["n2_over_4m"], "--", color=c, lw=1, label=f"n = {n}: $n^2/4m$")
         ax.set_title(f"{opt}, λ = {l1:g}")
         ax.grid(True, which="major", alpha=0.3)
-        _polysemantic_axes(ax, tab["m"], ylabel=ax is axes[0])
+        widths = [r["m"] for r in rows if (r["optimizer"], r["l1"]) == (opt, l1)]
+        _polysemantic_axes(ax, widths, ylabel=ax is axes[0])
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
