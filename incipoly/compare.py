@@ -6,6 +6,8 @@ For every cell the trained models' polysemantic count (mean ± SE over seeds) is
 * the birthday law with signs (:func:`~incipoly.analytic.expected_polysemantic`, exact),
 * the cascade model evaluated on the very same initial weights
   (:func:`~incipoly.analytic.cascade_polysemantic`),
+* the predictive model, the exclusion law (:func:`~incipoly.analytic.predicted_polysemantic`),
+  whose Monte Carlo error (from its one-feature constant) is added to the SE in quadrature,
 
 with z-scores ``z = (sim − model) / SE``: for the birthday law and n²/4m SE is the simulation's
 standard error; for the cascade model, which predicts per seed, it is the standard error of the
@@ -37,8 +39,9 @@ OPTIMIZER_DEFAULTS = {
 }
 
 COLUMNS = ("n", "m", "optimizer", "l1", "lr", "steps", "seeds", "sim_mean", "sim_se",
-           "n2_over_4m", "birthday", "cascade", "z_n2_over_4m", "z_birthday", "z_cascade",
-           "winner_is_initial_argmax", "final_loss", "winner_se", "in_band")
+           "n2_over_4m", "birthday", "cascade", "exclusion", "z_n2_over_4m", "z_birthday", "z_cascade",
+           "z_exclusion", "sim_sd", "exclusion_sd", "winner_is_initial_argmax", "final_loss",
+           "winner_se", "in_band")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
     se_paired = float(metrics.mean_se(diff)[1])
     n2 = float(analytic.asymptotic_polysemantic(cell.n, cell.m))
     birthday = float(analytic.expected_polysemantic(cell.n, cell.m))
+    model = analytic.predicted_polysemantic(cell.config())
     final = metrics.assignments(run.W).neuron
     initial = metrics.initial_collisions(run.W0).neuron
     winner = (final == initial).mean(axis=1)                  # per seed
@@ -111,6 +115,8 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
         "n2_over_4m": n2, "birthday": birthday, "cascade": cascade.mean(),
         "z_n2_over_4m": z(sim.mean() - n2, se), "z_birthday": z(sim.mean() - birthday, se),
         "z_cascade": z(diff.mean(), se_paired),
+        "exclusion": model.mean, "z_exclusion": z(sim.mean() - model.mean, np.hypot(se, model.mean_se)),
+        "sim_sd": float(sim.std(ddof=1)) if S > 1 else np.nan, "exclusion_sd": model.sd,
         "winner_is_initial_argmax": float(winner.mean()),
         "final_loss": float(run.history["loss"][-1].mean()),
         "winner_se": float(metrics.mean_se(winner)[1]),
@@ -144,12 +150,14 @@ def write_csv(rows, path):
 def format_table(rows) -> str:
     """Fixed-width text table of the rows."""
     head = (f"{'n':>4} {'m':>5} {'optimizer':>9} {'l1':>7} {'sim mean ± SE':>15} {'n²/4m':>7} "
-            f"{'birthday':>8} {'cascade':>8} {'z(n²/4m)':>8} {'z(bday)':>8} {'z(casc)':>8} {'winner':>6} {'in band':>7}")
+            f"{'birthday':>8} {'cascade':>8} {'exclus.':>8} {'z(n²/4m)':>8} {'z(bday)':>8} {'z(casc)':>8} "
+            f"{'z(excl)':>8} {'sd sim/excl':>11} {'winner':>6} {'in band':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['n']:>4} {r['m']:>5} {r['optimizer']:>9} {r['l1']:>7.0e} "
             f"{r['sim_mean']:>7.2f} ± {r['sim_se']:<5.2f} {r['n2_over_4m']:>7.2f} {r['birthday']:>8.2f} "
-            f"{r['cascade']:>8.2f} {r['z_n2_over_4m']:>8.1f} {r['z_birthday']:>8.1f} "
-            f"{r['z_cascade']:>8.1f} {r['winner_is_initial_argmax']:>6.2f} {r.get('in_band', np.nan):>7.3f}")
+            f"{r['cascade']:>8.2f} {r['exclusion']:>8.2f} {r['z_n2_over_4m']:>8.1f} {r['z_birthday']:>8.1f} "
+            f"{r['z_cascade']:>8.1f} {r['z_exclusion']:>8.1f} {r['sim_sd']:>5.2f}/{r['exclusion_sd']:<5.2f} "
+            f"{r['winner_is_initial_argmax']:>6.2f} {r.get('in_band', np.nan):>7.3f}")
     return "\n".join(lines)

@@ -239,7 +239,8 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None) -
     ``n`` features, AdamW lr 1e-3, λ = 1e-3, 7 500 steps. Predictions: the paper's ``n²/4m``,
     the birthday law with signs (:func:`incipoly.analytic.expected_polysemantic`), and the
     cascade model evaluated on the very same initial weights
-    (:func:`~incipoly.analytic.expected_cascade_polysemantic` with the sweep's seeds).
+    (:func:`~incipoly.analytic.expected_cascade_polysemantic` with the sweep's seeds), and the
+    predictive model (:func:`~incipoly.analytic.predicted_polysemantic`, the exclusion law).
 
     Parameters
     ----------
@@ -256,7 +257,9 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None) -
     -------
     Result
         Table ``polysemantic``: ``n``, ``m``, ``seeds``, ``sim_mean``, ``sim_se``, ``n2_over_4m``,
-        ``birthday``, ``cascade_mean``, ``cascade_se``; one row per m.
+        ``birthday``, ``cascade_mean``, ``cascade_se``, ``exclusion`` (predicted mean),
+        ``exclusion_se`` (its Monte Carlo error), ``exclusion_sd`` (predicted spread per model);
+        one row per m.
     """
     from . import analytic
 
@@ -265,9 +268,12 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None) -
     counts = _polysemantic_grid(p, store, resume, progress)[0]
     mean, se = metrics.mean_se(counts, axis=1)
     cascade = np.array([analytic.expected_cascade_polysemantic(n, int(m), seeds=S) for m in ms])
+    model = np.array([analytic.predicted_polysemantic(
+        Config(n_features=n, n_hidden=int(m), l1=p["l1"][0], **ADAMW)) for m in ms])
     table = {"n": np.full(len(ms), n), "m": ms, "seeds": np.full(len(ms), S),
              "sim_mean": mean, "sim_se": se, **_theory(n, ms),
-             "cascade_mean": cascade[:, 0], "cascade_se": cascade[:, 1]}
+             "cascade_mean": cascade[:, 0], "cascade_se": cascade[:, 1],
+             "exclusion": model[:, 0], "exclusion_se": model[:, 2], "exclusion_sd": model[:, 1]}
     fit = mean > 0
     slope = np.polyfit(np.log(ms[fit]), np.log(mean[fit]), 1)[0] if fit.sum() > 1 else np.nan
     birthday = table["birthday"]

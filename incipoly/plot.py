@@ -153,6 +153,8 @@ def _collisions(result):
     _band(ax, tab["m"], tab["cascade_mean"], tab["cascade_mean"] - tab["cascade_se"],
           tab["cascade_mean"] + tab["cascade_se"], "cascade model on the same $W_0$ (± SE)",
           color="tab:green", marker="s", ms=3)
+    ax.plot(tab["m"], tab["exclusion"], "-", color="tab:red", lw=1.5,
+            label="predictive model: exclusion law")
     _theory_lines(ax, tab)
     _polysemantic_axes(ax, tab["m"])
     return fig
@@ -202,8 +204,8 @@ __all__ = ["figure", "require_matplotlib", "INSTALL_HINT"]
 
 def compare_figure(rows, path) -> Path:
     """PNG of :func:`incipoly.compare.compare` rows: one log–log panel per (optimizer, λ), each
-    ``n`` in its own colour — simulation mean ± SE, cascade model (squares), birthday law (solid)
-    and ``n²/4m`` (dashed)."""
+    ``n`` in its own colour — simulation mean ± SE, cascade model (squares), the predictive
+    exclusion law (thick), birthday law (thin solid) and ``n²/4m`` (dashed)."""
     require_matplotlib()
     from matplotlib.figure import Figure
     groups = sorted({(r["optimizer"], r["l1"]) for r in rows})
@@ -218,6 +220,8 @@ def compare_figure(rows, path) -> Path:
                               label=f"n = {n}: simulation ± SE")
             c = err[0].get_color()
             ax.plot(col["m"], col["cascade"], "s:", color=c, ms=4, label=f"n = {n}: cascade")
+            ax.plot(col["m"], col["exclusion"], "-", color=c, lw=2.2, alpha=0.6,
+                    label=f"n = {n}: exclusion law (predictive)")
             ax.plot(col["m"], col["birthday"], "-", color=c, lw=1, label=f"n = {n}: birthday law")
             ax.plot(col["m"], col["n2_over_4m"], "--", color=c, lw=1, label=f"n = {n}: $n^2/4m$")
         ax.set_title(f"{opt}, λ = {l1:g}")

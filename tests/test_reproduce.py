@@ -27,7 +27,7 @@ EXPECTED_CSV = {
         8 * len(record_steps(20_000, 48))),
     "collisions/polysemantic.csv": (
         ["n", "m", "seeds", "sim_mean", "sim_se", "n2_over_4m", "birthday", "cascade_mean",
-         "cascade_se"], 5),
+         "cascade_se", "exclusion", "exclusion_se", "exclusion_sd"], 5),
     "correlations/heatmap.csv": (["w0_lo", "w0_hi", "w_lo", "w_hi", "count"], 60 * 60),
     "correlations/winner_rank.csv": (["rank", "count", "fraction"], None),   # ranks 0 … max seen
     "curves/bands.csv": (

@@ -10,12 +10,16 @@ neurons, and the model is ``y_ij = ReLU(W_j · h_i)`` with ``h_i = W_i (+ ξ)`` 
 * :mod:`.cascade` — deferred acceptance from ``W0``: one slot per (neuron, sign), ranked by ``|W0_ik|``.
 * :mod:`.sparsification` — exact reduced form of the one-feature L1 gradient flow.
 * :mod:`.noise` — expected loss under hidden noise and its fourth-cumulant (kurtosis) term.
+* :mod:`.exclusion` — the predictive model: the end state as two independent uniform placements
+  (one per sign) of the features that finished sparsifying; ``predicted_polysemantic(config)``.
 
 Every bad argument raises ``ValueError`` naming the argument, the value and the accepted range.
 """
 from .birthday import (asymptotic_polysemantic, expected_colliding_pairs, expected_polysemantic,
                        polysemantic_variance, prediction_interval)
 from .cascade import cascade_assignment, cascade_polysemantic, expected_cascade_polysemantic
+from .exclusion import (Prediction, exclusion_polysemantic, predicted_polysemantic,
+                        sparsification_completeness)
 from .noise import expected_noisy_loss, kurtosis_loss_term, noise_kurtosis
 from .sparsification import (Sparsification, monosemantic_time, paper_sparsification,
                              sparsification_trajectory)
@@ -26,4 +30,5 @@ __all__ = [
     "cascade_assignment", "cascade_polysemantic", "expected_cascade_polysemantic",
     "Sparsification", "sparsification_trajectory", "monosemantic_time", "paper_sparsification",
     "noise_kurtosis", "expected_noisy_loss", "kurtosis_loss_term",
+    "Prediction", "exclusion_polysemantic", "sparsification_completeness", "predicted_polysemantic",
 ]
