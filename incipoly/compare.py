@@ -136,11 +136,12 @@ def compare(cells, seeds, progress=True):
     return rows
 
 
-def write_csv(rows, path):
+def write_csv(rows, path, columns=COLUMNS):
+    """Write ``rows`` (dicts with at least ``columns``) as CSV; floats to 6 significant digits."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})

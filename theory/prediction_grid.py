@@ -7,6 +7,11 @@ Cells: ``n ∈ {32, 64, 128} × m/n ∈ {1, 1.5, 2, 3, 4, 6, 8, 16} × {adamw, g
 an interrupted run resumes at the first missing cell. Cells run cheapest first.
 
     python theory/prediction_grid.py --cache /work/theory-grid          # ≈ 1 h on 2 cores
+    python theory/prediction_grid.py --cache /work/theory-grid --table table.md --csv grid.csv
+
+``--table`` evaluates the cells found in the cache (training nothing) and writes the markdown of
+theory/README.md section g: every model beside the simulation with z-scores, the predicted and
+simulated spread, and which cells decided the model and which were held out.
 """
 from __future__ import annotations
 
@@ -16,8 +21,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np  # noqa: E402
+
 from incipoly import compare  # noqa: E402
-from theory.simulation_table import run_cell  # noqa: E402
+from incipoly.store import Run  # noqa: E402
+from theory.simulation_table import cell_path, run_cell  # noqa: E402
 
 N_VALUES = (32, 64, 128)
 RATIOS = (1, 1.5, 2, 3, 4, 6, 8, 16)
@@ -43,11 +51,65 @@ def held_out(cell) -> bool:
     return cell.n >= HELD_OUT_N or cell.l1 != compare.OPTIMIZER_DEFAULTS[cell.optimizer]["l1"]
 
 
+MODELS = (("n²/4m", "n2_over_4m"), ("birthday", "birthday"), ("cascade", "cascade"),
+          ("exclusion", "exclusion"))
+
+
+def evaluate(cache, seeds=SEEDS):
+    """``compare.evaluate`` rows (plus ``held_out``) for every cell of the grid found in ``cache``."""
+    rows = []
+    for cell in cells():
+        path = cell_path(cache, cell, seeds)
+        if not path.exists():
+            continue
+        with np.load(path) as z:
+            run = Run(config=cell.config(), seeds=np.arange(seeds), W0=z["W0"], W=z["W"],
+                      history={"loss": z["hist_loss"]})
+        rows.append({**compare.evaluate(cell, seeds, run=run), "held_out": held_out(cell)})
+    rows.sort(key=lambda r: (r["held_out"], r["optimizer"], r["l1"], r["n"], r["m"]))
+    return rows
+
+
+def markdown(rows):
+    """The cell table and the per-model summary (|z| ≤ 2 counts, spread within 25 %)."""
+    out = ["| split | optimizer | λ | n | m | sim ± SE | sd | n²/4m | birthday | cascade | exclusion "
+           "| z n²/4m | z bday | z casc | z excl | sd excl | sd ratio | in band |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(
+            f"| {'held out' if r['held_out'] else 'design'} | {r['optimizer']} | {r['l1']:g} | {r['n']} | "
+            f"{r['m']} | {r['sim_mean']:.2f} ± {r['sim_se']:.2f} | {r['sim_sd']:.2f} | "
+            f"{r['n2_over_4m']:.2f} | {r['birthday']:.2f} | {r['cascade']:.2f} | {r['exclusion']:.2f} | "
+            f"{r['z_n2_over_4m']:+.1f} | {r['z_birthday']:+.1f} | {r['z_cascade']:+.1f} | "
+            f"{r['z_exclusion']:+.1f} | {r['exclusion_sd']:.2f} | {r['sim_sd'] / r['exclusion_sd']:.2f} | "
+            f"{r['in_band']:.3f} |")
+    out += ["", "| model | design: \|z\| ≤ 2 | held out: \|z\| ≤ 2 | all | worst z |", "|---|---|---|---|---|"]
+    for name, key in MODELS:
+        z = {h: [r[f"z_{key}"] for r in rows if r["held_out"] == h] for h in (False, True)}
+        every = z[False] + z[True]
+        out.append(f"| {name} | {sum(abs(v) <= 2 for v in z[False])}/{len(z[False])} | "
+                   f"{sum(abs(v) <= 2 for v in z[True])}/{len(z[True])} | "
+                   f"{sum(abs(v) <= 2 for v in every)}/{len(every)} | {max(every, key=abs):+.1f} |")
+    spread = [abs(r["sim_sd"] / r["exclusion_sd"] - 1) <= 0.25 for r in rows]
+    out += ["", f"Exclusion law's sd within 25 % of the simulated sd: {sum(spread)}/{len(spread)} cells."]
+    return "\n".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", required=True, help="directory for the per-cell .npz files")
     ap.add_argument("--seeds", type=int, default=SEEDS)
+    ap.add_argument("--table", default=None, help="evaluate the cached cells; write markdown here")
+    ap.add_argument("--csv", default=None, help="with --table: also write the rows as CSV")
     args = ap.parse_args(argv)
+    if args.table:
+        rows = evaluate(args.cache, args.seeds)
+        text = markdown(rows)
+        Path(args.table).write_text(text + "\n")
+        print(text)
+        if args.csv:
+            compare.write_csv(rows, args.csv, columns=compare.COLUMNS + ("held_out",))
+        return
     todo = cells()
     start = time.perf_counter()
     for j, cell in enumerate(todo):
