@@ -28,10 +28,11 @@ def chunk_files(path):
 
 
 def load_all(path):
+    """Every chunk's arrays, without ``_meta`` (which names the writer: pid, run id, time)."""
     out = {}
     for name in chunk_files(path):
         with np.load(Path(path) / "chunks" / name, allow_pickle=False) as z:
-            out[name] = {k: z[k] for k in z.files}
+            out[name] = {k: z[k] for k in z.files if k != "_meta"}
     return out
 
 
