@@ -176,12 +176,12 @@ def read_npz(file: Path) -> dict:
         If the file is missing, truncated, empty, not an npz archive or fails its CRC.
     """
     try:
-        with np.load(file, allow_pickle=False) as z:
+        with open(file, "rb") as f:                # ours to close, whatever np.load raises
+            z = np.load(f, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):
                 raise ValueError("not an npz archive")
-            return {k: z[k] for k in z.files}
-    except AttributeError:                        # np.load of a plain .npy returns an ndarray
-        raise StoreError(file, "arrays", "unreadable (not an npz archive)") from None
+            with z:
+                return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise StoreError(file, "arrays", f"unreadable ({type(exc).__name__}: {exc})") from None
 
