@@ -97,7 +97,7 @@ def connect(spec: str):
     kind, value = parse_dask(spec)
     if kind == "local":
         with distributed.LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, \
+                                      dashboard_address=":0") as cluster, \
                 distributed.Client(cluster) as client:
             yield client
     else:
