@@ -390,7 +390,10 @@ def _run_sweep(args) -> int:
     if (args.grid is None) == (args.summary is None):
         raise ValueError("sweep needs either GRID_FILE (with --store DIR) or --summary DIR")
     if args.summary is not None:
-        st = SweepStore(Path(args.summary))
+        try:
+            st = SweepStore(Path(args.summary))
+        except FileNotFoundError as exc:
+            raise ValueError(f"summary: {exc}") from None
     else:
         if args.store is None:
             raise ValueError("store: --store DIR is required with GRID_FILE")

@@ -183,3 +183,27 @@ def test_dask_without_dask_installed_says_how_to_install(tmp_path, capsys, monke
                            if command[0] != "sweep" else command + ["--dask", "local:1"], capsys)
     assert rc == 2
     assert err.strip() == "incipoly: error: --dask needs dask.distributed: pip install 'incipoly[dask]'"
+
+
+def test_compare_on_cluster_gives_the_same_rows(tmp_path, client):
+    from incipoly import compare as cmp
+    cells = cmp.grid([4], [1, 2], ["adamw"], steps=60)
+    local = cmp.compare(cells, 3, progress=False)
+    remote = cmp.compare(cells, 3, progress=False, client=client, store=tmp_path / "store")
+    assert remote == local
+
+
+@pytest.mark.parametrize("name", ["sparsity", "noise", "collisions", "correlations", "curves"])
+def test_reproduce_hands_the_client_to_its_sweep(tmp_path, monkeypatch, name):
+    from incipoly import experiments
+    seen = {}
+
+    def fake_sweep(*args, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(experiments, "sweep", fake_sweep)
+    sentinel = object()
+    with pytest.raises(RuntimeError, match="stop before training"):
+        experiments.reproduce(name, tmp_path, client=sentinel)
+    assert seen["client"] is sentinel
