@@ -247,13 +247,19 @@ def _chunk_meta(file, raw) -> dict:
 # --- claims ----------------------------------------------------------------------------------
 
 def _read_claim(file: Path):
+    """(claim dict, mtime); ``({}, mtime)`` if unreadable, ``(None, None)`` if gone."""
     try:
-        info = json.loads(file.read_text())
-        return info, file.stat().st_mtime
+        mtime = file.stat().st_mtime
+        text = file.read_text()
     except FileNotFoundError:
         return None, None
-    except (ValueError, OSError):
-        return {}, file.stat().st_mtime
+    except OSError:
+        return {}, mtime
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return {}, mtime
+    return (info if isinstance(info, dict) else {}), mtime
 
 
 def _claim_is_stale(file: Path, run_id: str) -> bool:
@@ -284,7 +290,7 @@ def _claim(st: SweepStore, cfg_index, first, run_id) -> str | None:
             if not _claim_is_stale(file, run_id):
                 return None
             file.unlink(missing_ok=True)
-        tmp = file.with_name(f".{file.name}.{token[:8]}.tmp")
+        tmp = file.with_name(f".{file.name}.{HOST}_{os.getpid()}_{token[:8]}.tmp")
         tmp.write_text(body)
         try:
             os.link(tmp, file)                      # fails if the claim exists
@@ -519,7 +525,7 @@ def run_chunks(st: SweepStore, run_id: str, execute, progress: bool):
                     todo.append(ch)
             if todo:
                 time.sleep(POLL_S)
-    for directory in (st.path, st.path / "chunks"):
+    for directory in (st.path, st.path / "chunks", st.path / "claims"):
         clean_stale_temps(directory)
     if failures:
         raise _diverged_error(failures, st)
@@ -579,7 +585,7 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
         from . import distributed
         distributed.check_client(client)
     st = _open_store(Path(store), meta, resume)
-    for directory in (st.path, st.path / "chunks"):
+    for directory in (st.path, st.path / "chunks", st.path / "claims"):
         clean_stale_temps(directory)
     run_id = uuid.uuid4().hex
     if client is None:
