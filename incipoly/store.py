@@ -245,8 +245,9 @@ def _write_summary(f, summary):
 
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
-#: A temporary file or claim whose writer cannot be checked (another host) is stale after this
-#: many seconds without being touched.
+#: A temporary file or claim not touched for this many seconds is stale, whoever wrote it (live
+#: writers touch their claims every ``incipoly.sweep.HEARTBEAT_S``); on this host one whose
+#: writer's pid is gone is stale at once.
 STALE_AFTER_S = 600.0
 
 _TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9-]+)_(?P<pid>\d+)_[0-9a-f]{8}\.tmp$")
@@ -264,10 +265,15 @@ def pid_alive(pid: int) -> bool:
 
 
 def writer_dead(host: str, pid: int, mtime: float, stale_after: float = STALE_AFTER_S) -> bool:
-    """A writer is dead when it ran here and its pid is gone, or (elsewhere) it is silent too long."""
-    if host == HOST:
-        return not pid_alive(pid)
-    return time.time() - mtime > stale_after
+    """Whether the writer of a file touched at ``mtime`` is dead.
+
+    Dead: its file has not been touched for ``stale_after`` seconds (a live claim is touched
+    every :data:`incipoly.sweep.HEARTBEAT_S`; this also covers a pid reused by another process),
+    or it ran on this host and its pid is gone.
+    """
+    if time.time() - mtime > stale_after:
+        return True
+    return host == HOST and not pid_alive(pid)
 
 
 def atomic_write(target: Path, write, text=False):

@@ -239,13 +239,22 @@ def test_bad_chunk_fails_result_then_is_set_aside_and_retrained(tmp_path, refere
     assert [ln["chunk"] for ln in trained_lines(store)].count("c0000_s000002.npz") == 2
 
 
-def test_stale_claim_of_dead_writer_is_taken_over(tmp_path, reference):
-    from incipoly.store import HOST
+@pytest.mark.parametrize("writer, age", [("dead pid here", 0), ("other host, silent", 1),
+                                         ("live pid here, silent", 1), ("unreadable, silent", 1)])
+def test_stale_claim_is_taken_over(tmp_path, reference, writer, age):
+    """Dead writer here, or a claim untouched for longer than STALE_AFTER_S (pid reused, host lost)."""
+    from incipoly.store import HOST, STALE_AFTER_S
     claim = tmp_path / "s" / "claims" / "c0001_s000004.npz.claim"
     claim.parent.mkdir(parents=True)
-    claim.write_text(json.dumps({"host": HOST, "pid": dead_pid(), "run": "x", "token": "t"}))
+    body = {"dead pid here": {"host": HOST, "pid": dead_pid()},
+            "other host, silent": {"host": "elsewhere", "pid": os.getpid()},
+            "live pid here, silent": {"host": HOST, "pid": os.getpid()}}.get(writer)
+    claim.write_text(json.dumps({**body, "run": "x", "token": "t"}) if body else "{trunc")
+    old = time.time() - age * (STALE_AFTER_S + 60)
+    os.utime(claim, (old, old))
     assert_same_results(sweep_tiny(tmp_path / "s"), reference)
     assert not claim.exists()
+    assert len(trained_lines(tmp_path / "s")) == 6
 
 
 def test_live_claim_is_waited_for_not_trained_twice(tmp_path, reference):
@@ -278,3 +287,22 @@ def test_diverging_chunk_is_reported_with_config_and_seeds_not_retried(tmp_path)
     st = ip.SweepStore(tmp_path / "s")
     assert st.done(0, 0) and not st.done(1, 0)
     assert [ln["chunk"] for ln in trained_lines(tmp_path / "s")] == ["c0000_s000000.npz"]
+
+
+def test_claim_rules_same_run_other_process_and_heartbeat(tmp_path):
+    """A claim of this same sweep run from another (live) process is an attempt Dask gave up on:
+    stale. One of another run by a live process is not. The heartbeat keeps a claim fresh."""
+    from incipoly.store import HOST
+    from incipoly.sweep import _claim_is_stale, _heartbeat
+    claim = tmp_path / "c.claim"
+    claim.write_text(json.dumps({"host": HOST, "pid": os.getppid(), "run": "r1", "token": "t"}))
+    assert _claim_is_stale(claim, "r1") and not _claim_is_stale(claim, "r2")
+    claim.write_text(json.dumps({"host": HOST, "pid": os.getpid(), "run": "r1", "token": "t"}))
+    assert not _claim_is_stale(claim, "r1")                     # this process's own claim
+    os.utime(claim, (0, 0))
+    with _heartbeat(claim, every=0.01):
+        deadline = time.time() + 10
+        while claim.stat().st_mtime == 0:
+            assert time.time() < deadline
+            time.sleep(0.01)
+    assert time.time() - claim.stat().st_mtime < 60
