@@ -33,7 +33,7 @@ import numpy as np
 
 import incipoly as ip
 
-from common import fmt_spread, fmt_time, machine_block, markdown_table, spread, time_alternating
+from common import fmt_spread, fmt_time, machine_block, markdown_table, time_alternating
 
 PAPER_WIDTHS = tuple(range(256, 4097, 256))
 PAPER_STEPS, PAPER_SEEDS, CHUNK_SEEDS = 7500, 16, 4
@@ -107,7 +107,10 @@ def main(argv=None):
     per_step = [np.median([log[f"c{c:04d}_s{s:06d}.npz"] for log in worker_logs
                            for s in range(0, args.seeds, CHUNK_SEEDS)]) / args.steps
                 for c in range(len(widths))]
-    slope, intercept = np.polyfit(widths, per_step, 1) if len(widths) > 1 else (per_step[0] / widths[0], 0.0)
+    if len(widths) > 1:
+        slope, intercept = np.polyfit(widths, per_step, 1)
+    else:
+        slope, intercept = per_step[0] / widths[0], 0.0
     chunk_full = [max(intercept + slope * m, 0.0) * PAPER_STEPS for m in PAPER_WIDTHS
                   for _ in range(PAPER_SEEDS // CHUNK_SEEDS)]
     ov = max(float(np.median(overhead)), 0.0)

@@ -338,7 +338,8 @@ def _log(st: SweepStore, **entry):
 
 def _set_aside(st: SweepStore, file: Path, reason: str, run_id: str) -> str:
     """Move a chunk that failed verification into ``chunks/rejected/``; the message to warn."""
-    dest = st.path / "chunks" / "rejected" / f"{file.stem}.{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}{file.suffix}"
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    dest = st.path / "chunks" / "rejected" / f"{file.stem}.{stamp}{file.suffix}"
     dest.parent.mkdir(exist_ok=True)
     try:
         os.replace(file, dest)
