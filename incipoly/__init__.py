@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from . import metrics
 from .config import Config
-from .store import Run, load
+from .store import Run, StoreError, load
 from .sweep import SweepStore, sweep
 from .train import DivergenceError, train
 
@@ -44,4 +44,4 @@ def __getattr__(name):
 
 
 __all__ = ["Config", "train", "Run", "load", "sweep", "SweepStore", "metrics", "analytic", "warmup",
-           "available_backends", "DivergenceError", "__version__"]
+           "available_backends", "DivergenceError", "StoreError", "__version__"]

@@ -8,6 +8,7 @@ is printed as ``incipoly: error: <message>`` and the exit status is 2, as for ar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -229,6 +230,7 @@ def _add_reproduce(subparsers):
     p.add_argument("--widths", metavar="M,M,...", default=None,
                    help="collisions and curves only: train these widths m instead of the "
                         "scale's list (e.g. 256,512,768,1024,4096, the widths the paper quotes)")
+    add_dask_argument(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
     p.set_defaults(func=_run_reproduce)
 
@@ -247,11 +249,13 @@ def _run_reproduce(args) -> int:
     if widths is not None and args.experiment not in WIDTH_EXPERIMENTS:
         raise ValueError(f"--widths applies to {' and '.join(WIDTH_EXPERIMENTS)} only; "
                          f"got experiment {args.experiment!r}")
-    for name in names:
-        start = time.perf_counter()
-        result, _ = reproduce(name, out, scale=args.scale, resume=args.resume,
-                              progress=not args.no_progress, widths=widths)
-        print(f"{result.summary} [{time.perf_counter() - start:.1f} s; {out / name}]", flush=True)
+    with dask_client(args.dask) as client:
+        for name in names:
+            start = time.perf_counter()
+            result, _ = reproduce(name, out, scale=args.scale, resume=args.resume,
+                                  progress=not args.no_progress, widths=widths, client=client)
+            print(f"{result.summary} [{time.perf_counter() - start:.1f} s; {out / name}]",
+                  flush=True)
     return 0
 
 
@@ -282,6 +286,7 @@ def _add_compare(subparsers):
                    help="directory for compare.csv (and compare.png); default: a new "
                         "runs/compare-<timestamp>")
     p.add_argument("--plot", action="store_true", help="also write compare.png (needs [plot])")
+    add_dask_argument(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
     p.set_defaults(func=_run_compare)
 
@@ -299,8 +304,14 @@ def _run_compare(args) -> int:
     cells = cmp.grid(args.n, args.ratios, args.optimizers, args.l1, args.lr, args.steps)
     seeds = parse_seeds(args.seeds)
     start = time.perf_counter()
-    rows = cmp.compare(cells, seeds, progress=not args.no_progress)
-    out = Path(args.out) if args.out is not None else _fresh_run_dir(Path("runs"), "compare")
+    if args.dask is None:
+        rows = cmp.compare(cells, seeds, progress=not args.no_progress)
+        out = Path(args.out) if args.out is not None else _fresh_run_dir(Path("runs"), "compare")
+    else:                       # through a resumable sweep store, OUT/store, on the cluster
+        out = Path(args.out) if args.out is not None else _fresh_run_dir(Path("runs"), "compare")
+        with dask_client(args.dask) as client:
+            rows = cmp.compare(cells, seeds, progress=not args.no_progress, client=client,
+                               store=out / "store")
     print(cmp.format_table(rows))
     print(f"wall time: {time.perf_counter() - start:.1f} s; z = (simulation − model)/SE "
           "(cascade: paired per seed)")
@@ -311,8 +322,95 @@ def _run_compare(args) -> int:
     return 0
 
 
+def add_dask_argument(parser):
+    """Add ``--dask ADDRESS|local[:N]`` (train on a Dask cluster; see :func:`dask_client`)."""
+    parser.add_argument("--dask", metavar="ADDRESS|local[:N]", default=None,
+                        help="train the sweep's chunks on a Dask cluster: a scheduler address "
+                             "(tcp://host:8786) or local[:N] = N single-threaded worker processes "
+                             "here (default N = cores); needs the [dask] extra")
+
+
+@contextlib.contextmanager
+def dask_client(spec):
+    """``None`` without ``--dask``; else a connected Client, closed on exit.
+
+    Raises
+    ------
+    ValueError
+        If dask.distributed is not installed (the message says how to install it) or ``spec``
+        is neither an address nor ``local[:N]``.
+    """
+    if spec is None:
+        yield None
+        return
+    try:
+        from . import distributed
+    except ImportError:
+        raise ValueError("--dask needs dask.distributed: pip install 'incipoly[dask]'") from None
+    distributed.parse_dask(spec)
+    with distributed.connect(spec) as client:
+        yield client
+
+
+def _add_sweep(subparsers):
+    """``incipoly sweep``: any grid from a TOML/JSON file into a resumable store; its summary."""
+    p = subparsers.add_parser(
+        "sweep", formatter_class=_Formatter,
+        help="train any grid of configs (TOML or JSON file) into a resumable sweep store",
+        description="Train every config of GRID_FILE over the seeds into the sweep store DIR "
+                    "(chunk by chunk,\nresumable, shareable by several processes or a Dask "
+                    "cluster), then print the per-config\ntable (mean ± SE over seeds) and write "
+                    "DIR/summary.csv. GRID_FILE (TOML, or JSON for *.json)\nholds Config fields: a "
+                    "list of values expands to one config each (Cartesian product),\na scalar is "
+                    "fixed; see examples/grid.toml. --summary DIR prints the table of an\nexisting "
+                    "store without training.")
+    p.add_argument("grid", metavar="GRID_FILE", nargs="?", default=None,
+                   help="grid file (TOML; JSON if it ends in .json)")
+    p.add_argument("--summary", metavar="DIR", default=None,
+                   help="only print the table of the store DIR and write DIR/summary.csv")
+    p.add_argument("--store", metavar="DIR", default=None, help="sweep directory (required "
+                   "with GRID_FILE)")
+    add_seeds_argument(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the sweep already in DIR (verified chunks are not retrained)")
+    p.add_argument("--chunk-seeds", type=int, default=8,
+                   help="seeds per chunk: the unit saved, claimed and run as one task (>= 1)")
+    p.add_argument("--record", type=int, default=32,
+                   help="number of log-spaced history points (>= 2)")
+    p.add_argument("--keep-weights", action="store_true", help="also store W0 and W of every seed")
+    add_dask_argument(p)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
+    p.set_defaults(func=_run_sweep)
+
+
+def _run_sweep(args) -> int:
+    """Sweep the grid file (or only summarise ``--summary DIR``); print the table, write the CSV."""
+    from .grids import format_summary, read_grid, summary_rows, write_summary_csv
+    from .sweep import SweepStore, sweep
+    if (args.grid is None) == (args.summary is None):
+        raise ValueError("sweep needs either GRID_FILE (with --store DIR) or --summary DIR")
+    if args.summary is not None:
+        try:
+            st = SweepStore(Path(args.summary))
+        except FileNotFoundError as exc:
+            raise ValueError(f"summary: {exc}") from None
+    else:
+        if args.store is None:
+            raise ValueError("store: --store DIR is required with GRID_FILE")
+        configs, seeds = read_grid(args.grid), parse_seeds(args.seeds)
+        with dask_client(args.dask) as client:
+            st = sweep(configs, seeds, args.store, chunk_seeds=args.chunk_seeds,
+                       resume=args.resume, keep_weights=args.keep_weights, record=args.record,
+                       progress=not args.no_progress, client=client)
+    rows = summary_rows(st)
+    print(format_summary(rows))
+    print(f"saved {write_summary_csv(rows, st.path / 'summary.csv')}")
+    return 0
+
+
 #: Subcommands in ``--help`` order; each entry adds its parser to the subparsers action.
-COMMANDS = {"train": _add_train, "compare": _add_compare, "reproduce": _add_reproduce}
+COMMANDS = {"train": _add_train, "compare": _add_compare, "reproduce": _add_reproduce,
+            "sweep": _add_sweep}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -124,8 +124,15 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
     }
 
 
-def compare(cells, seeds, progress=True):
-    """Rows of :data:`COLUMNS`, one per cell, in order."""
+def compare(cells, seeds, progress=True, client=None, store=None):
+    """Rows of :data:`COLUMNS`, one per cell, in order.
+
+    With a Dask ``client`` every cell is trained through :func:`incipoly.sweep` into the sweep
+    directory ``store`` (resumed if it holds this grid already) on the cluster; the rows are the
+    same as without one.
+    """
+    if client is not None:
+        return _compare_on_cluster(cells, seeds, progress, client, store)
     from tqdm.auto import tqdm
     rows = []
     with tqdm(total=sum(c.steps for c in cells), disable=not progress, unit="step",
@@ -134,6 +141,15 @@ def compare(cells, seeds, progress=True):
             rows.append(evaluate(cell, seeds))
             bar.update(cell.steps)
     return rows
+
+
+def _compare_on_cluster(cells, seeds, progress, client, store):
+    from .sweep import sweep
+    if store is None:
+        raise ValueError("store: compare with a client needs a sweep directory (store=...)")
+    st = sweep([c.config() for c in cells], seeds, store, chunk_seeds=4, resume=True,
+               keep_weights=True, record=2, progress=progress, client=client)
+    return [evaluate(cell, seeds, run=st.run(c)) for c, cell in enumerate(cells)]
 
 
 def write_csv(rows, path, columns=COLUMNS):

@@ -109,7 +109,7 @@ def _first_time(t, values, level):
     return float(t[hit[0]]) if hit.size else float("nan")
 
 
-def sparsity(store, scale="small", resume=False, progress=True) -> Result:
+def sparsity(store, scale="small", resume=False, progress=True, client=None) -> Result:
     """One feature sparsifying under L1: active neurons m′(t) and ‖w‖₁(t), simulation vs theory.
 
     ``n = 1`` feature, ``m`` neurons, seed 0, optimizer ``gd-prox`` (gradient step, then
@@ -132,6 +132,8 @@ def sparsity(store, scale="small", resume=False, progress=True) -> Result:
         Continue the sweep in ``store``.
     progress : bool
         Show the sweep's progress bar.
+    client : dask.distributed.Client, optional
+        Train on this Dask cluster (:func:`incipoly.sweep`).
 
     Returns
     -------
@@ -146,7 +148,7 @@ def sparsity(store, scale="small", resume=False, progress=True) -> Result:
     cfg = Config(n_features=1, n_hidden=m, steps=int(round(p["flow_time"] / lr)),
                  optimizer="gd-prox", lr=lr, l1=l1)
     res = sweep(cfg, [0], store, chunk_seeds=1, resume=resume, keep_weights=True,
-                record=p["record"], progress=progress, active_tol=0.0).result(0)
+                record=p["record"], progress=progress, active_tol=0.0, client=client).result(0)
     step = res["history_step"]
     t = step * lr
     active, norm = res["history_active"][:, 0, 0], res["history_l1"][:, 0, 0]
@@ -164,7 +166,7 @@ def sparsity(store, scale="small", resume=False, progress=True) -> Result:
     return Result("sparsity", scale, p, {"trajectory": table}, summary)
 
 
-def noise(store, scale="small", resume=False, progress=True) -> Result:
+def noise(store, scale="small", resume=False, progress=True, client=None) -> Result:
     """Hidden noise as the sparsifier: mean ‖W_i‖₄⁴ over training for several noise laws.
 
     ``n = 8``, ``m = 16``, SGD lr 0.02, no L1, hidden noise of :data:`NOISE_SETTINGS`. The
@@ -175,7 +177,7 @@ def noise(store, scale="small", resume=False, progress=True) -> Result:
 
     Parameters
     ----------
-    store, resume, progress :
+    store, resume, progress, client :
         As in :func:`sparsity`.
     scale : {"small", "paper"}
         small: 2·10⁴ steps; paper: 10⁵ steps; 5 seeds each.
@@ -193,7 +195,7 @@ def noise(store, scale="small", resume=False, progress=True) -> Result:
                    optimizer="sgd", lr=p["lr"], l1=0.0, noise=kind, noise_std=sigma)
             for kind, sigma in NOISE_SETTINGS]
     st = sweep(grid, p["seeds"], store, chunk_seeds=p["seeds"], resume=resume, record=48,
-               progress=progress)
+               progress=progress, client=client)
     parts = []
     for c, (kind, sigma) in enumerate(NOISE_SETTINGS):
         res = st.result(c)
@@ -214,13 +216,13 @@ def noise(store, scale="small", resume=False, progress=True) -> Result:
     return Result("noise", scale, p, {"l4": table}, summary)
 
 
-def _polysemantic_grid(p, store, resume, progress):
+def _polysemantic_grid(p, store, resume, progress, client=None):
     """Train ``n`` features × every ``m`` × every λ of ``p`` with AdamW; counts (λ, m, seeds)."""
     ms, l1s = p["n_hidden"], p["l1"]
     grid = [Config(n_features=p["n_features"], n_hidden=m, l1=l1, **ADAMW)
             for l1 in l1s for m in ms]
     st = sweep(grid, p["seeds"], store, chunk_seeds=p["chunk_seeds"], resume=resume, record=2,
-               progress=progress)
+               progress=progress, client=client)
     counts = np.array([st.result(c)["polysemantic"] for c in range(len(grid))])
     return counts.reshape(len(l1s), len(ms), -1)
 
@@ -233,7 +235,8 @@ def _theory(n, ms):
             "birthday": analytic.expected_polysemantic(n, ms)}
 
 
-def collisions(store, scale="small", resume=False, progress=True, widths=None) -> Result:
+def collisions(store, scale="small", resume=False, progress=True, widths=None,
+               client=None) -> Result:
     """Polysemantic neurons against width m (mean ± SE over seeds) beside three predictions.
 
     ``n`` features, AdamW lr 1e-3, λ = 1e-3, 7 500 steps. Predictions: the paper's ``n²/4m``,
@@ -244,7 +247,7 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None) -
 
     Parameters
     ----------
-    store, resume, progress :
+    store, resume, progress, client :
         As in :func:`sparsity`.
     scale : {"small", "paper"}
         small: n = 32, m ∈ {32, …, 512} (5 values); paper: n = 256,
@@ -265,7 +268,7 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None) -
 
     p = _params("collisions", scale, widths)
     n, ms, S = p["n_features"], np.asarray(p["n_hidden"]), p["seeds"]
-    counts = _polysemantic_grid(p, store, resume, progress)[0]
+    counts = _polysemantic_grid(p, store, resume, progress, client)[0]
     mean, se = metrics.mean_se(counts, axis=1)
     cascade = np.array([analytic.expected_cascade_polysemantic(n, int(m), seeds=S) for m in ms])
     model = np.array([analytic.predicted_polysemantic(
@@ -284,14 +287,15 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None) -
     return Result("collisions", scale, p, {"polysemantic": table}, summary)
 
 
-def curves(store, scale="small", resume=False, progress=True, widths=None) -> Result:
+def curves(store, scale="small", resume=False, progress=True, widths=None,
+           client=None) -> Result:
     """Polysemantic neurons against m for λ ∈ {1e-3, 1e-2, 1e-1}: mean and 10–90 % bands over seeds.
 
     ``n`` features, AdamW lr 1e-3, 7 500 steps; a coarser m grid than :func:`collisions`.
 
     Parameters
     ----------
-    store, resume, progress :
+    store, resume, progress, client :
         As in :func:`sparsity`.
     scale : {"small", "paper"}
         small: n = 32, m ∈ {32, …, 256}; paper: n = 256, m ∈ {256, …, 4096} (powers of 2);
@@ -307,7 +311,7 @@ def curves(store, scale="small", resume=False, progress=True, widths=None) -> Re
     """
     p = _params("curves", scale, widths)
     n, ms, l1s, S = p["n_features"], np.asarray(p["n_hidden"]), p["l1"], p["seeds"]
-    counts = _polysemantic_grid(p, store, resume, progress)
+    counts = _polysemantic_grid(p, store, resume, progress, client)
     p10, p50, p90 = np.percentile(counts, [10, 50, 90], axis=2)
     L, M = len(l1s), len(ms)
     theory = {k: np.tile(v, L) for k, v in _theory(n, ms).items()}
@@ -321,7 +325,8 @@ def curves(store, scale="small", resume=False, progress=True, widths=None) -> Re
     return Result("curves", scale, p, {"bands": table}, summary)
 
 
-def correlations(store, scale="small", resume=False, progress=True, bins=60) -> Result:
+def correlations(store, scale="small", resume=False, progress=True, bins=60,
+                 client=None) -> Result:
     """Where the final weights come from: start–end heatmap and winner-rank histogram.
 
     One AdamW config (lr 1e-3, λ = 1e-3, 7 500 steps), weights kept. Two views:
@@ -338,7 +343,7 @@ def correlations(store, scale="small", resume=False, progress=True, bins=60) -> 
 
     Parameters
     ----------
-    store, resume, progress :
+    store, resume, progress, client :
         As in :func:`sparsity`.
     scale : {"small", "paper"}
         small: n = 32, m = 256; paper: n = 256, m = 4096; 8 seeds each.
@@ -356,7 +361,7 @@ def correlations(store, scale="small", resume=False, progress=True, bins=60) -> 
     n, m, S = p["n_features"], p["n_hidden"], p["seeds"]
     cfg = Config(n_features=n, n_hidden=m, l1=p["l1"], **ADAMW)
     res = sweep(cfg, S, store, chunk_seeds=p["chunk_seeds"], resume=resume, keep_weights=True,
-                record=2, progress=progress).result(0)
+                record=2, progress=progress, client=client).result(0)
     W0, W = res["W0"].astype(np.float64), res["W"].astype(np.float64)
     x, y = (np.sqrt(m) * W0).ravel(), W.ravel()
     xr, yr = 1.02 * np.abs(x).max(), 1.05 * np.abs(y).max()
@@ -395,7 +400,7 @@ def write_csv(path, table) -> Path:
     return path
 
 
-def reproduce(name, out, scale="small", resume=False, progress=True, widths=None):
+def reproduce(name, out, scale="small", resume=False, progress=True, widths=None, client=None):
     """Run experiment ``name`` into ``out/name``: ``store/``, one CSV per table and ``name.png``.
 
     Parameters
@@ -411,6 +416,8 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
         Show the sweep's progress bar on stderr.
     widths : sequence of int, optional
         For collisions and curves: the widths m to train instead of the scale's list.
+    client : dask.distributed.Client, optional
+        Train the sweep's chunks on this Dask cluster (:func:`incipoly.sweep`).
 
     Returns
     -------
@@ -425,6 +432,8 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
     directory = Path(out) / name
     directory.mkdir(parents=True, exist_ok=True)
     extra = {} if widths is None else {"widths": widths}
+    if client is not None:
+        extra["client"] = client
     result = EXPERIMENTS[name](directory / "store", scale=scale, resume=resume, progress=progress,
                                **extra)
     paths = [write_csv(directory / f"{table}.csv", cols) for table, cols in result.tables.items()]

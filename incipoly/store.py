@@ -1,5 +1,8 @@
 """Runs and their files: ``config.json`` (config, seeds, versions), ``arrays.npz``, ``summary.csv``.
 
+Every file is written to a temporary name and renamed into place (:func:`atomic_write`); :func:`load`
+checks each array against ``config.json`` and raises :class:`StoreError` naming the file and field.
+
 No pickle: arrays go through ``np.savez`` / ``np.load(allow_pickle=False)``, metadata through JSON.
 """
 from __future__ import annotations
@@ -7,14 +10,40 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import socket
+import time
+import uuid
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .config import Config
+from .init import normalize_seeds
 
 FORMAT_VERSION = 1
+
+#: Names of the history arrays :func:`incipoly.train` records (``W`` only with ``snapshots``).
+HISTORY_KEYS = ("step", "loss", "l1", "l2", "l4", "active")
+
+
+class StoreError(ValueError):
+    """A stored file is unreadable or contradicts what it should hold.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The offending file.
+    field : str
+        What is wrong in it (an array name, ``"format"``, ``"config"``, ``"seeds"`` …).
+    """
+
+    def __init__(self, path, field, problem):
+        self.path, self.field = Path(path), field
+        super().__init__(f"{path}: {field}: {problem}")
 
 
 def versions() -> dict:
@@ -54,10 +83,11 @@ class Run:
         """Write the run to directory ``path`` (created if needed); returns the path."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT_VERSION, "config": self.config.to_dict(),
-                "seeds": [int(s) for s in self.seeds], "versions": versions(), "info": self.info}
         arrays = {"W0": self.W0, "W": self.W}
         arrays.update({f"history_{k}": v for k, v in self.history.items()})
+        meta = {"format": FORMAT_VERSION, "config": self.config.to_dict(),
+                "seeds": [int(s) for s in self.seeds], "versions": versions(), "info": self.info,
+                "arrays": sorted(arrays)}
         atomic_write(path / "arrays.npz", lambda f: np.savez(f, **arrays))
         atomic_write(path / "summary.csv", lambda f: _write_summary(f, self.summary()), text=True)
         atomic_write(path / "config.json", lambda f: json.dump(meta, f, indent=2, sort_keys=True), text=True)
@@ -65,16 +95,142 @@ class Run:
 
 
 def load(path) -> Run:
-    """Read a run written by :meth:`Run.save`."""
+    """Read a run written by :meth:`Run.save`, checking every array against ``config.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` holds no ``config.json``.
+    StoreError
+        If a file is unreadable or contradicts ``config.json`` (format version, config, seeds,
+        array names, shapes, dtypes, non-finite values). The message names the file and the field.
+    """
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no saved run at {path} (config.json missing)")
-    meta = json.loads((path / "config.json").read_text())
-    with np.load(path / "arrays.npz", allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    meta = _read_meta(path / "config.json")
+    npz = path / "arrays.npz"
+    arrays = read_npz(npz)
+    listed = meta.get("arrays")
+    if listed is not None:
+        for name in sorted(set(listed) - set(arrays)):
+            raise StoreError(npz, name, "missing (config.json lists it)")
+        for name in sorted(set(arrays) - set(listed)):
+            raise StoreError(npz, name, "not listed in config.json")
+    config, seeds = meta["config"], meta["seeds"]
+    S, n, m = len(seeds), config.n_features, config.n_hidden
+    held = np.shape(arrays.get("W0", ()))[:1]
+    if held and held[0] != S:
+        raise StoreError(path / "config.json", "seeds",
+                         f"lists {S} seeds but {npz.name} holds {held[0]} instances")
+    for name in ("W0", "W"):
+        check_array(npz, arrays, name, (S, n, m), config.dtype)
     history = {k[len("history_"):]: v for k, v in arrays.items() if k.startswith("history_")}
-    return Run(config=Config.from_dict(meta["config"]), seeds=np.asarray(meta["seeds"], np.int64),
-               W0=arrays["W0"], W=arrays["W"], history=history, info=meta.get("info", {}))
+    unknown = sorted(set(arrays) - {"W0", "W"} - {f"history_{k}" for k in history})
+    if unknown:
+        raise StoreError(npz, unknown[0], "unexpected array (not written by Run.save)")
+    if history:
+        check_history(npz, arrays, config, S)
+    return Run(config=config, seeds=seeds, W0=arrays["W0"], W=arrays["W"], history=history,
+               info=meta["info"])
+
+
+def _read_meta(file: Path) -> dict:
+    """``config.json`` parsed and checked: format version, Config, seeds (an array), info."""
+    try:
+        meta = json.loads(file.read_text())
+    except (ValueError, OSError) as exc:          # JSONDecodeError and UnicodeDecodeError included
+        raise StoreError(file, "json", f"unreadable ({exc})") from None
+    if not isinstance(meta, dict):
+        raise StoreError(file, "json", f"must hold an object, holds {type(meta).__name__}")
+    fmt = meta.get("format")
+    if isinstance(fmt, bool) or fmt != FORMAT_VERSION:
+        raise StoreError(file, "format", f"format version must be {FORMAT_VERSION} (this incipoly "
+                                         f"reads only that); got {fmt!r}")
+    try:
+        config = Config.from_dict(meta.get("config"))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise StoreError(file, "config", f"not a valid Config ({exc})") from None
+    seeds = meta.get("seeds")
+    try:
+        if not isinstance(seeds, list):
+            raise ValueError(f"must be a list of seeds, got {seeds!r}")
+        seeds = normalize_seeds(seeds)
+    except ValueError as exc:
+        raise StoreError(file, "seeds", str(exc)) from None
+    info = meta.get("info", {})
+    if not isinstance(info, dict):
+        raise StoreError(file, "info", f"must be an object, got {info!r}")
+    listed = meta.get("arrays")
+    if listed is not None and not (isinstance(listed, list) and all(isinstance(a, str) for a in listed)):
+        raise StoreError(file, "arrays", f"must be a list of array names, got {listed!r}")
+    return {**meta, "config": config, "seeds": seeds, "info": info}
+
+
+def read_npz(file: Path) -> dict:
+    """Every array of the ``.npz`` file, read in full (so zip CRCs are checked), no pickle.
+
+    Raises
+    ------
+    StoreError
+        If the file is missing, truncated, empty, not an npz archive or fails its CRC.
+    """
+    try:
+        with open(file, "rb") as f:                # ours to close, whatever np.load raises
+            z = np.load(f, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("not an npz archive")
+            with z:
+                return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise StoreError(file, "arrays", f"unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def check_array(file, arrays: dict, name: str, shape: tuple, dtype, finite: bool = True):
+    """Check that ``arrays[name]`` exists with ``shape`` and ``dtype`` (and is finite).
+
+    Raises
+    ------
+    StoreError
+        Naming ``file`` and ``name``.
+    """
+    if name not in arrays:
+        raise StoreError(file, name, "missing")
+    arr = arrays[name]
+    if arr.shape != tuple(shape):
+        raise StoreError(file, name, f"shape {arr.shape}, expected {tuple(shape)}")
+    if dtype is not None and arr.dtype != np.dtype(dtype):
+        raise StoreError(file, name, f"dtype {arr.dtype}, expected {np.dtype(dtype)}")
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise StoreError(file, name, "contains NaN or inf")
+
+
+def check_history(file, arrays: dict, config: Config, instances: int, steps=None):
+    """Check the ``history_*`` arrays of :func:`incipoly.train` against ``config``.
+
+    ``history_step`` must rise strictly from ≥ 0 to ``config.steps`` (or equal ``steps`` when
+    given); ``loss`` is (R, S), ``l1``, ``l2``, ``l4``, ``active`` are (R, S, n), the optional
+    snapshots ``W`` (R, S, n, m); no other ``history_*`` array is accepted.
+    """
+    check_array(file, arrays, "history_step", np.shape(arrays.get("history_step", ())), np.int64)
+    step = arrays["history_step"]
+    if step.ndim != 1 or step.size == 0 or step[0] < 0 or (np.diff(step) <= 0).any() \
+            or step[-1] != config.steps:
+        raise StoreError(file, "history_step", f"must rise strictly from >= 0 to steps = "
+                                               f"{config.steps}; got {step!r}")
+    if steps is not None and not np.array_equal(step, steps):
+        raise StoreError(file, "history_step", f"{step!r}, expected {np.asarray(steps)!r}")
+    R, S, n = len(step), instances, config.n_features
+    spec = {"loss": ((R, S), np.float64), "active": ((R, S, n), np.int64),
+            "W": ((R, S, n, config.n_hidden), config.dtype)}
+    spec.update({k: ((R, S, n), np.float64) for k in ("l1", "l2", "l4")})
+    for key, (shape, dtype) in spec.items():
+        if key in HISTORY_KEYS or f"history_{key}" in arrays:
+            check_array(file, arrays, f"history_{key}", shape, dtype)
+    unknown = sorted(k for k in arrays if k.startswith("history_") and k[8:] not in spec
+                     and k != "history_step")
+    if unknown:
+        raise StoreError(file, unknown[0], "unexpected history array")
 
 
 def _write_summary(f, summary):
@@ -85,11 +241,75 @@ def _write_summary(f, summary):
         writer.writerow([f"{v:.10g}" if isinstance(v, (float, np.floating)) else int(v) for v in row])
 
 
+# --- writers: who wrote a file, whether it is still alive -------------------------------------
+
+HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+#: A temporary file or claim not touched for this many seconds is stale, whoever wrote it (live
+#: writers touch their claims every ``incipoly.sweep.HEARTBEAT_S``); on this host one whose
+#: writer's pid is gone is stale at once.
+STALE_AFTER_S = 600.0
+
+_TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9-]+)_(?P<pid>\d+)_[0-9a-f]{8}\.tmp$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:                       # exists, owned by someone else
+        return True
+    return True
+
+
+def writer_dead(host: str, pid: int, mtime: float, stale_after: float = STALE_AFTER_S) -> bool:
+    """Whether the writer of a file touched at ``mtime`` is dead.
+
+    Dead: its file has not been touched for ``stale_after`` seconds (a live claim is touched
+    every :data:`incipoly.sweep.HEARTBEAT_S`; this also covers a pid reused by another process),
+    or it ran on this host and its pid is gone.
+    """
+    if time.time() - mtime > stale_after:
+        return True
+    return host == HOST and not pid_alive(pid)
+
+
 def atomic_write(target: Path, write, text=False):
-    """Write through a temporary file in the same directory, then rename over ``target``."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "w" if text else "wb", newline="" if text else None) as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    """Write through a temporary file in the same directory, then rename over ``target``.
+
+    The temporary file is ``.<name>.<host>_<pid>_<token>.tmp``, so :func:`clean_stale_temps`
+    can tell whether its writer is still alive; it is removed if ``write`` fails.
+    """
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.{HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w" if text else "wb", newline="" if text else None) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def clean_stale_temps(directory: Path) -> list:
+    """Remove the temporary files of :func:`atomic_write` in ``directory`` whose writer is dead.
+
+    Files of live writers (this host: their pid exists; other hosts: touched within
+    :data:`STALE_AFTER_S`) are left alone. Returns the removed paths.
+    """
+    removed = []
+    for tmp in Path(directory).glob(".*.tmp"):
+        match = _TEMP.match(tmp.name)
+        try:
+            mtime = tmp.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        host, pid = (match["host"], int(match["pid"])) if match else ("", -1)
+        if writer_dead(host, pid, mtime):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed

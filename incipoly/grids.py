@@ -1,0 +1,150 @@
+"""Grid files (TOML or JSON) → Configs, and the per-config summary table of a sweep store.
+
+A grid file holds :class:`~incipoly.Config` fields at its top level. A list of values expands
+to one config per value; scalars are fixed; the configs are the Cartesian product of the
+lists, the later field (in Config's field order) varying fastest::
+
+    n_features = 32
+    n_hidden = [32, 64, 128]     # 3 widths
+    l1 = [1e-3, 1e-2]            # × 2 strengths = 6 configs
+    steps = 7500
+
+Every entry is validated before anything runs; an unknown field, an empty list or a bad value
+raises ValueError naming the file and the field.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+
+#: Columns of the summary: per-seed fields of :meth:`incipoly.Run.summary` (mean ± SE each).
+SUMMARY_FIELDS = ("polysemantic", "init_same_sign_pairs", "init_mixed_neurons",
+                  "winner_is_initial_argmax", "final_loss")
+CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+
+
+def _parse(path: Path) -> dict:
+    """The file's top-level table: JSON for ``*.json``, TOML otherwise."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"grid file {path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:          # Python 3.10: the tomli backport
+                import tomli as tomllib
+            data = tomllib.loads(text)
+    except ValueError as exc:                    # TOMLDecodeError, JSONDecodeError
+        raise ValueError(f"grid file {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}"
+                         f" ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"grid file {path}: must hold a table of Config fields, "
+                         f"holds {type(data).__name__}")
+    return data
+
+
+def _values(path, name, value) -> list:
+    """The checked values of one field: a list's items or the one scalar."""
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise ValueError(f"grid file {path}: field {name}: empty list (give at least one value)")
+    for v in values:
+        if isinstance(v, (list, dict)):
+            raise ValueError(f"grid file {path}: field {name}: values must be scalars or one "
+                             f"flat list; got {value!r}")
+        try:
+            Config(**{name: v})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"grid file {path}: field {name}: {exc}") from None
+    return values
+
+
+def expand_grid(data: dict, path="<grid>") -> list:
+    """Configs of the Cartesian product of ``data``'s lists (scalars fixed), in field order."""
+    unknown = sorted(set(data) - set(CONFIG_FIELDS))
+    if unknown:
+        raise ValueError(f"grid file {path}: unknown field {unknown[0]!r}; accepted: "
+                         f"{', '.join(CONFIG_FIELDS)}")
+    names = [n for n in CONFIG_FIELDS if n in data]
+    axes = [_values(path, n, data[n]) for n in names]
+    configs = []
+    for combo in itertools.product(*axes):
+        try:
+            configs.append(Config(**dict(zip(names, combo))))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"grid file {path}: {exc}") from None
+    return configs
+
+
+def read_grid(path) -> list:
+    """The configs of the grid file ``path`` (TOML, or JSON for ``*.json``).
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or parsed, or a field is unknown, empty or has a bad value;
+        the message names the file and the field.
+    """
+    path = Path(path)
+    return expand_grid(_parse(path), path)
+
+
+def summary_rows(st) -> list:
+    """One row per config of the :class:`~incipoly.SweepStore` ``st``: every Config field,
+    ``seeds`` (finished), and ``<field>_mean`` / ``<field>_se`` of :data:`SUMMARY_FIELDS`."""
+    from .metrics import mean_se
+    rows = []
+    for c, cfg in enumerate(st.configs):
+        res = st.result(c)
+        row = {"config": c, **cfg.to_dict(), "seeds": len(res.get("seed", ()))}
+        for key in SUMMARY_FIELDS:
+            mean, se = mean_se(res[key]) if res else (np.nan, np.nan)
+            row[f"{key}_mean"], row[f"{key}_se"] = float(mean), float(se)
+        rows.append(row)
+    return rows
+
+
+def _pm(mean, se) -> str:
+    return f"{mean:.4g} ± {'n/a' if np.isnan(se) else f'{se:.2g}'}"
+
+
+def format_summary(rows) -> str:
+    """Fixed-width table: config index, the Config fields that vary, seeds, mean ± SE columns."""
+    varying = [n for n in CONFIG_FIELDS if len({r[n] for r in rows}) > 1]
+    head = ["config", *varying, "seeds", *SUMMARY_FIELDS]
+    body = [[str(r["config"]), *(str(r[n]) for n in varying), str(r["seeds"]),
+             *(_pm(r[f"{k}_mean"], r[f"{k}_se"]) for k in SUMMARY_FIELDS)] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    lines = ["  ".join(x.rjust(w) for x, w in zip(line, widths)) for line in [head, *body]]
+    fixed = [f"{n}={rows[0][n]}" for n in CONFIG_FIELDS if n not in varying]
+    return "\n".join([f"fixed: {' '.join(fixed)}", *lines])
+
+
+def write_summary_csv(rows, path) -> Path:
+    """Write the rows of :func:`summary_rows` to ``path`` atomically (floats to 10 digits)."""
+    from .store import atomic_write
+    path = Path(path)
+    columns = list(rows[0])
+
+    def write(f):
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([f"{r[k]:.10g}" if isinstance(r[k], float) else r[k] for k in columns])
+
+    atomic_write(path, write, text=True)
+    return path
+
+
+__all__ = ["read_grid", "expand_grid", "summary_rows", "format_summary", "write_summary_csv"]
