@@ -42,7 +42,24 @@ def _trained(opt, n, m):
         "sim": sim, "cascade": cascade, "winner": winner,
         "in_band": float(((peak >= 0.8) & (peak <= 1.2)).mean()),
         "birthday": float(analytic.expected_polysemantic(n, m)),
+        "exclusion": analytic.predicted_polysemantic(Config(n_features=n, n_hidden=m, **kw)),
     }
+
+
+def _check_exclusion_band(r):
+    """The exclusion law (the predictive model) is an upper model with the right spread.
+
+    Measured on the 64-seed grid of theory/README.md section g (n = 32 … 128): sim / model is
+    0.67–1.04 (0.75–0.96 for n ≤ 24 in the 256-seed calibration), never above it by 2 SE; the
+    simulated sd is within 25 % of the model's in 43 of 43 cells. Tolerances: at most 2 SE above,
+    at most 30 % (+ 3 SE) below, sd ratio within [0.75, 1.25].
+    """
+    sim, se = _mean_se(r["sim"])
+    model = r["exclusion"]
+    tol = np.hypot(se, model.mean_se)
+    assert sim <= model.mean + 2 * tol
+    assert sim >= 0.7 * model.mean - 3 * tol
+    assert 0.75 <= r["sim"].std(ddof=1) / model.sd <= 1.25
 
 
 def _mean_se(x):
@@ -111,6 +128,7 @@ def test_gd_prox_counts_between_birthday_law_and_cascade(cell):
         assert abs(sim - r["birthday"]) <= 3 * se
     else:
         assert abs(diff) <= 3 * se_diff
+    _check_exclusion_band(r)
 
 
 @settings(deadline=None, derandomize=True, max_examples=3)
@@ -134,6 +152,8 @@ def test_adamw_counts_cascade_when_converged_below_when_not(cell):
         assert r["in_band"] < 0.99
         assert diff < 0
         assert diff >= -0.3 * r["cascade"].mean() - 3 * se_diff
+        assert r["exclusion"].mean < r["cascade"].mean()    # the one-feature c < 1 sees it too
+    _check_exclusion_band(r)
 
 
 # ---------------------------------------------------------------------------------------------
