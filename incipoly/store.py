@@ -15,6 +15,8 @@ import numpy as np
 from .config import Config
 
 FORMAT_VERSION = 1
+#: Arrays a Run holds only for some models (untied decoder, bias); saved when present.
+OPTIONAL_ARRAYS = ("W_dec", "W_dec0", "b")
 
 
 def versions() -> dict:
@@ -35,6 +37,11 @@ class Run:
     W: np.ndarray
     history: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    #: Untied decoder after / before training (instances, n, m); None when tied.
+    W_dec: np.ndarray | None = None
+    W_dec0: np.ndarray | None = None
+    #: Decoder bias (instances, n); None without bias.
+    b: np.ndarray | None = None
 
     def summary(self) -> dict:
         """Per-instance headline numbers (arrays of length ``instances``)."""
@@ -57,6 +64,7 @@ class Run:
         meta = {"format": FORMAT_VERSION, "config": self.config.to_dict(),
                 "seeds": [int(s) for s in self.seeds], "versions": versions(), "info": self.info}
         arrays = {"W0": self.W0, "W": self.W}
+        arrays.update({k: getattr(self, k) for k in OPTIONAL_ARRAYS if getattr(self, k) is not None})
         arrays.update({f"history_{k}": v for k, v in self.history.items()})
         atomic_write(path / "arrays.npz", lambda f: np.savez(f, **arrays))
         atomic_write(path / "summary.csv", lambda f: _write_summary(f, self.summary()), text=True)
@@ -74,7 +82,8 @@ def load(path) -> Run:
         arrays = {k: z[k] for k in z.files}
     history = {k[len("history_"):]: v for k, v in arrays.items() if k.startswith("history_")}
     return Run(config=Config.from_dict(meta["config"]), seeds=np.asarray(meta["seeds"], np.int64),
-               W0=arrays["W0"], W=arrays["W"], history=history, info=meta.get("info", {}))
+               W0=arrays["W0"], W=arrays["W"], history=history, info=meta.get("info", {}),
+               **{k: arrays[k] for k in OPTIONAL_ARRAYS if k in arrays})
 
 
 def _write_summary(f, summary):

@@ -19,7 +19,7 @@ import numpy as np
 
 from .config import Config
 from .init import normalize_seeds
-from .store import atomic_write, versions
+from .store import OPTIONAL_ARRAYS, atomic_write, versions
 from .train import train
 
 MANIFEST = "sweep.json"
@@ -139,6 +139,8 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
             arrays.update({f"history_{k}": v for k, v in run.history.items()})
             if keep_weights:
                 arrays.update(W0=run.W0, W=run.W)
+                arrays.update({k: getattr(run, k) for k in OPTIONAL_ARRAYS
+                               if getattr(run, k) is not None})
             atomic_write(st.chunk_path(c, first), lambda f: np.savez(f, **arrays))
             bar.update(len(chunk) * configs[c].steps)
     return st

@@ -1,0 +1,238 @@
+"""Compiled CPU kernels of the minibatch model: sparse / correlated inputs, importance, bias, untied.
+
+One instance has encoder ``W`` (n×m), decoder ``D`` (n×m; ``D = W`` when tied), bias ``b`` (n; 0
+without bias) and output weights ``ρ_j = c·r^j`` (``c = 1`` for one-hot inputs, ``1/B`` for sparse).
+For a batch ``X`` (B×n) and hidden noise ``ξ_b`` (one vector per step, or one per example)::
+
+    H_b  = Σ_i X_bi W_i + ξ_b,           P_bj = D_j·H_b + b_j,        R_bj = ReLU(P_bj) − X_bj
+    L    = Σ_bj ρ_j R_bj²  (+ λ Σ|W|),   E_bj = ∂L/∂P_bj = 2 ρ_j R_bj [P_bj > 0]
+    ∂L/∂D_j = Σ_b E_bj H_b,   ∂L/∂b_j = Σ_b E_bj,   ∂L/∂W_i = Σ_b X_bi (Σ_j E_bj D_j)
+                                                      (+ ∂L/∂D_i when tied)
+
+One-hot inputs are ``X = I`` (``B = n``), which with ``ρ = 1``, tied, no bias is exactly the model of
+:mod:`incipoly.kernels.cpu` (that module's fast path serves that case; this one every other).
+
+Sparse batches are drawn inside the compiled loop (:func:`draw_batch`) from the counter-based
+generator of :mod:`incipoly.kernels.noise`, at position ``c = 2·((t·B + b)·n + i) + r`` of the
+instance's input key for step ``t``, example ``b``, feature ``i``: draw ``r = 0`` decides presence,
+``r = 1`` is the magnitude. Per-example hidden noise is
+:func:`~incipoly.kernels.noise.noise_value` at "step" ``t·B + b``. Nothing is carried between
+draws, so results do not depend on chunking, thread count or which seeds share a call.
+
+Optimiser updates reuse :func:`incipoly.kernels.cpu._update` on each parameter array; the L1 term
+acts on ``W`` only, weight decay on every parameter.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .cpu import _FAST, _JIT, _L1, _SIGMA, _all_finite, _step_scalars, _update
+from .noise import mix64, noise_value, uniform01
+
+INPUT_CODES = {"one-hot": 0, "sparse": 1}
+CORRELATION_CODES = {"none": 0, "correlated": 1, "anticorrelated": 2}
+
+#: The history's evaluation batch is drawn at step 0 of the key ``mix64(key ^ EVAL_SALT)``:
+#: a stream of its own, the same batch at every record.
+EVAL_SALT = np.uint64(0xD1B54A32D192ED03)
+
+
+@njit(**_JIT)
+def draw_batch(X, key, step, p, corr):
+    """Fill ``X`` (B×n) with the sparse batch of ``step``: ``X_bi = a·u`` with ``u ~ U(0, 1)``.
+
+    Presence ``a ∈ {0, 1}``: ``none`` — ``u_{i,0} < p``; ``correlated`` — both features of the pair
+    ``(2q, 2q+1)`` use ``u_{2q,0} < p``; ``anticorrelated`` — the pair is present if
+    ``u_{2q,0} < 2p`` and then feature ``2q`` is the active one if ``u_{2q+1,0} < ½``, else
+    ``2q+1``. An unpaired last feature (odd ``n``) is independent. ``u_{i,r}`` is
+    :func:`~incipoly.kernels.noise.uniform01` at counter ``2·((step·B + b)·n + i) + r``.
+    """
+    B, n = X.shape
+    two = np.uint64(2)
+    one = np.uint64(1)
+    for b in range(B):
+        base = (np.uint64(step) * np.uint64(B) + np.uint64(b)) * np.uint64(n)
+        for i in range(n):
+            lead = i - i % 2
+            if corr == 0 or lead + 1 >= n:
+                active = uniform01(key, two * (base + np.uint64(i))) < p
+            elif corr == 1:
+                active = uniform01(key, two * (base + np.uint64(lead))) < p
+            else:
+                present = uniform01(key, two * (base + np.uint64(lead))) < 2.0 * p
+                first = uniform01(key, two * (base + np.uint64(lead + 1))) < 0.5
+                active = present and (first == (i == lead))
+            if active:
+                X[b, i] = uniform01(key, two * (base + np.uint64(i)) + one)
+            else:
+                X[b, i] = 0.0
+
+
+@njit(**_JIT)
+def _fill_noise(Xi, kind, sigma, key, step, per_example):
+    """Hidden noise of ``step``: row 0 only (shared by the batch), or row ``b`` for example ``b``."""
+    rows, m = Xi.shape
+    if per_example:
+        for b in range(rows):
+            for j in range(m):
+                Xi[b, j] = noise_value(kind, sigma, key, step * rows + b, j, m)
+    else:
+        for j in range(m):
+            Xi[0, j] = noise_value(kind, sigma, key, step, j, m)
+
+
+@njit(fastmath=_FAST, **_JIT)
+def forward_backward(W, D, bvec, X, Xi, noisy, per_example, rho, tied, has_bias, need_grad,
+                     H, E, gW, gD, gb):
+    """Smooth loss ``Σ_bj ρ_j (ReLU(D_j·H_b + b_j) − X_bj)²`` (float64) and, with ``need_grad``,
+    its gradients into ``gW``, ``gD`` (untied), ``gb`` (bias); see the module docstring.
+
+    ``H`` (B×m) and ``E`` (B×n) are scratch. Zero inputs ``X_bi`` are skipped (sparse batches).
+    """
+    B, n = X.shape
+    m = W.shape[1]
+    for b in range(B):
+        r = b if per_example else 0
+        for k in range(m):
+            H[b, k] = Xi[r, k] if noisy else W[0, k] * 0
+        for i in range(n):
+            x = X[b, i]
+            if x != 0:
+                for k in range(m):
+                    H[b, k] += x * W[i, k]
+    loss = 0.0
+    for b in range(B):
+        for j in range(n):
+            acc = bvec[j] if has_bias else W[0, 0] * 0
+            for k in range(m):
+                acc += D[j, k] * H[b, k]
+            pos = acc > 0
+            res = (acc if pos else acc - acc) - X[b, j]
+            loss += float(rho[j]) * float(res) * float(res)
+            e = rho[j] * (res + res)
+            E[b, j] = e if pos else e - e
+    if not need_grad:
+        return loss
+    for i in range(n):
+        for k in range(m):
+            gW[i, k] = 0
+            if not tied:
+                gD[i, k] = 0
+        if has_bias:
+            gb[i] = 0
+    gDec = gW if tied else gD
+    for b in range(B):
+        for j in range(n):
+            e = E[b, j]
+            if e != 0:
+                if has_bias:
+                    gb[j] += e
+                for k in range(m):
+                    gDec[j, k] += e * H[b, k]
+    for b in range(B):
+        # g_b = Σ_j E_bj D_j, reusing H's row (no longer needed) as the buffer.
+        for k in range(m):
+            acc = E[b, 0] * D[0, k]
+            for j in range(1, n):
+                acc += E[b, j] * D[j, k]
+            H[b, k] = acc
+        for i in range(n):
+            x = X[b, i]
+            if x != 0:
+                for k in range(m):
+                    gW[i, k] += x * H[b, k]
+    return loss
+
+
+@njit(parallel=True, **_JIT)
+def train_chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, t0, nsteps, opt, noise,
+                per_example, sparse, corr, p, B, rho, tied, has_bias, hp64, bad_step):
+    """Advance every instance from step ``t0`` by ``nsteps`` steps, in place.
+
+    ``Dec``/``MD``/``VD`` are read only when untied, ``bias``/``Mb``/``Vb`` only with a bias
+    (placeholders otherwise). ``B`` is the batch size (``n`` for one-hot inputs). Divergence is
+    flagged in ``bad_step`` as in :func:`incipoly.kernels.cpu.train_chunk`.
+    """
+    S, n, m = W.shape
+    noisy = noise != 0
+    for s in prange(S):
+        if bad_step[s] >= 0:
+            continue
+        Ws = W[s]
+        Ds = Ws if tied else Dec[s]
+        bs = bias[s]
+        X = np.zeros((B, n), W.dtype)
+        if not sparse:
+            for i in range(n):
+                X[i, i] = 1
+        Xi = np.zeros((B if per_example else 1, m), W.dtype)
+        H = np.empty((B, m), W.dtype)
+        E = np.empty((B, n), W.dtype)
+        gW = np.empty((n, m), W.dtype)
+        gD = np.empty((n, m), W.dtype)
+        gb = np.empty(n, W.dtype)
+        hp = hp64.astype(W.dtype)
+        hp0 = hp.copy()         # decoder and bias: no L1 term
+        hp0[_L1] = 0
+        for t in range(t0, t0 + nsteps):
+            if sparse:
+                draw_batch(X, in_keys[s], t, p, corr)
+            if noisy:
+                _fill_noise(Xi, noise, hp64[_SIGMA], keys[s], t, per_example)
+            loss = forward_backward(Ws, Ds, bs, X, Xi, noisy, per_example, rho, tied, has_bias,
+                                    True, H, E, gW, gD, gb)
+            if not np.isfinite(loss):
+                bad_step[s] = t
+                break
+            if opt == 0:
+                _step_scalars(hp64, t + 1, hp)
+                _step_scalars(hp64, t + 1, hp0)
+            _update(Ws.ravel(), MW[s].ravel(), VW[s].ravel(), gW.ravel(), opt, hp)
+            if not tied:
+                _update(Ds.ravel(), MD[s].ravel(), VD[s].ravel(), gD.ravel(), opt, hp0)
+            if has_bias:
+                _update(bs, Mb[s], Vb[s], gb, opt, hp0)
+        if bad_step[s] < 0:
+            ok = _all_finite(Ws.ravel())
+            if not tied:
+                ok = ok and _all_finite(Ds.ravel())
+            if has_bias:
+                ok = ok and _all_finite(bs)
+            if not ok:
+                bad_step[s] = t0 + nsteps - 1
+
+
+@njit(parallel=True, **_JIT)
+def eval_loss(W, Dec, bias, in_keys, sparse, corr, p, B, rho, tied, has_bias, l1, loss):
+    """Noiseless loss (incl. ``λΣ|W|``) per instance on the evaluation batch: the full one-hot
+    batch, or the sparse batch of step 0 under the key ``mix64(key ^ EVAL_SALT)``."""
+    S, n, m = W.shape
+    for s in prange(S):
+        Ws = W[s]
+        Ds = Ws if tied else Dec[s]
+        X = np.zeros((B, n), W.dtype)
+        if sparse:
+            draw_batch(X, mix64(in_keys[s] ^ EVAL_SALT), 0, p, corr)
+        else:
+            for i in range(n):
+                X[i, i] = 1
+        Xi = np.zeros((1, m), W.dtype)
+        H = np.empty((B, m), W.dtype)
+        E = np.empty((B, n), W.dtype)
+        total = forward_backward(Ws, Ds, bias[s], X, Xi, False, False, rho, tied, has_bias,
+                                 False, H, E, H, H, rho)
+        for i in range(n):
+            for k in range(m):
+                total += l1 * abs(float(Ws[i, k]))
+        loss[s] = total
+
+
+def output_weights(config):
+    """``ρ_j = c·r^j`` in the config's dtype: ``c = 1`` (one-hot, summed) or ``1/B`` (sparse, mean)."""
+    scale = 1.0 / config.batch_size if config.inputs == "sparse" else 1.0
+    return (scale * config.importance ** np.arange(config.n_features, dtype=np.float64)
+            ).astype(config.dtype)
+
+
+def batch_size(config):
+    """Examples per step: ``batch_size`` for sparse inputs, the ``n`` one-hot vectors otherwise."""
+    return config.batch_size if config.inputs == "sparse" else config.n_features
