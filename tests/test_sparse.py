@@ -15,31 +15,31 @@ from incipoly.kernels import sparse_cpu
 import naive
 
 
-def _kernel_loss_and_grads(W, D, b, X, Xi, rho):
+def _kernel_loss_and_grads(W, D, b, X, Xi, rho, noisy=True):
     """The compiled forward/backward on one instance (D None: tied; b None: no bias)."""
     n, m = W.shape
     B = X.shape[0]
     tied = D is None
-    H, E = np.empty((B, m)), np.empty((B, n))
     gW, gD, gb = np.empty((n, m)), np.empty((n, m)), np.empty(n)
     loss = sparse_cpu.forward_backward(W, W if tied else D, np.zeros(1) if b is None else b, X, Xi,
-                                       True, Xi.shape[0] > 1, rho, tied, b is not None, True,
-                                       H, E, gW, gD, gb)
+                                       noisy, Xi.shape[0] > 1, rho, tied, b is not None, True,
+                                       sparse_cpu.make_scratch(B, n, m, np.float64), gW, gD, gb)
     return loss, gW, gD, gb
 
 
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("with_bias", [False, True])
-@pytest.mark.parametrize("per_example", [False, True])
-def test_gradients_match_naive_and_differences(tied, with_bias, per_example, rng):
-    n, m, B = 5, 3, 7
+@pytest.mark.parametrize("noise", ["none", "step", "example"])
+def test_gradients_match_naive_and_differences(tied, with_bias, noise, rng):
+    n, m, B = 5, 3, 9
     W = rng.normal(0, 0.7, (n, m))
     D = None if tied else rng.normal(0, 0.7, (n, m))
     b = rng.normal(0, 0.3, n) if with_bias else None
     X = rng.uniform(0, 1, (B, n)) * (rng.uniform(size=(B, n)) < 0.5)
-    Xi = rng.normal(0, 0.3, (B if per_example else 1, m))
+    X[[1, 4]] = 0                        # empty examples (counted once when noiseless)
+    Xi = rng.normal(0, 0.3, (B if noise == "example" else 1, m)) * (noise != "none")
     rho = 0.8 ** np.arange(n) / B
-    loss, gW, gD, gb = _kernel_loss_and_grads(W, D, b, X, Xi, rho)
+    loss, gW, gD, gb = _kernel_loss_and_grads(W, D, b, X, Xi, rho, noise != "none")
     Dref = W if tied else D
     bref = np.zeros(n) if b is None else b
     ref_loss, rW, rD, rb = naive.minibatch_loss_and_grads(W, Dref, bref, X, Xi, rho, 0.0)
@@ -55,8 +55,8 @@ def test_gradients_match_naive_and_differences(tied, with_bias, per_example, rng
         Wp, Wm = W.copy(), W.copy()
         Wp[idx] += h
         Wm[idx] -= h
-        fd = (_kernel_loss_and_grads(Wp, D, b, X, Xi, rho)[0]
-              - _kernel_loss_and_grads(Wm, D, b, X, Xi, rho)[0]) / (2 * h)
+        fd = (_kernel_loss_and_grads(Wp, D, b, X, Xi, rho, noise != "none")[0]
+              - _kernel_loss_and_grads(Wm, D, b, X, Xi, rho, noise != "none")[0]) / (2 * h)
         assert gW[idx] == pytest.approx(fd, rel=1e-5, abs=1e-8)
 
 

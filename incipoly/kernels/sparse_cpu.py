@@ -80,66 +80,108 @@ def _fill_noise(Xi, kind, sigma, key, step, per_example):
             Xi[0, j] = noise_value(kind, sigma, key, step, j, m)
 
 
+@njit(**_JIT)
+def make_scratch(B, n, m, dtype):
+    """Work arrays of :func:`forward_backward`: ``H`` (B×m), ``E`` (B×n), ``Dᵀ`` and ``∂L/∂Dᵀ`` (m×n)."""
+    return (np.empty((B, m), dtype), np.empty((B, n), dtype), np.empty((m, n), dtype),
+            np.empty((m, n), dtype))
+
+
 @njit(fastmath=_FAST, **_JIT)
 def forward_backward(W, D, bvec, X, Xi, noisy, per_example, rho, tied, has_bias, need_grad,
-                     H, E, gW, gD, gb):
+                     scratch, gW, gD, gb):
     """Smooth loss ``Σ_bj ρ_j (ReLU(D_j·H_b + b_j) − X_bj)²`` (float64) and, with ``need_grad``,
     its gradients into ``gW``, ``gD`` (untied), ``gb`` (bias); see the module docstring.
 
-    ``H`` (B×m) and ``E`` (B×n) are scratch. Zero inputs ``X_bi`` are skipped (sparse batches).
+    Loops run with the feature index ``j`` innermost (over ``Dᵀ``, so they vectorise for m ≪ n).
+    Zero inputs ``X_bi`` are skipped, and without noise the empty examples (``X_b = 0``, so
+    ``H_b = 0`` and ``P_bj = b_j``) are counted and handled once: their loss is
+    ``count·Σ_j ρ_j ReLU(b_j)²`` and they only reach ``∂L/∂b``.
     """
+    H, E, DT, gDT = scratch
     B, n = X.shape
     m = W.shape[1]
+    zero = W[0, 0] * 0
+    for k in range(m):
+        for j in range(n):
+            DT[k, j] = D[j, k]
+    loss = 0.0
+    empty = 0
     for b in range(B):
         r = b if per_example else 0
+        nonzero = noisy
         for k in range(m):
-            H[b, k] = Xi[r, k] if noisy else W[0, k] * 0
+            H[b, k] = Xi[r, k] if noisy else zero
         for i in range(n):
             x = X[b, i]
             if x != 0:
+                nonzero = True
                 for k in range(m):
                     H[b, k] += x * W[i, k]
-    loss = 0.0
-    for b in range(B):
+        if not nonzero:
+            empty += 1
+            for j in range(n):
+                E[b, j] = zero
+            continue
         for j in range(n):
-            acc = bvec[j] if has_bias else W[0, 0] * 0
-            for k in range(m):
-                acc += D[j, k] * H[b, k]
-            pos = acc > 0
-            res = (acc if pos else acc - acc) - X[b, j]
+            E[b, j] = bvec[j] if has_bias else zero
+        for k in range(m):
+            h = H[b, k]
+            for j in range(n):
+                E[b, j] += h * DT[k, j]
+        for j in range(n):
+            p = E[b, j]
+            pos = p > 0
+            res = (p if pos else zero) - X[b, j]
             loss += float(rho[j]) * float(res) * float(res)
             e = rho[j] * (res + res)
-            E[b, j] = e if pos else e - e
+            E[b, j] = e if pos else zero
+    if has_bias and empty > 0:
+        for j in range(n):
+            p = bvec[j]
+            if p > 0:
+                loss += empty * float(rho[j]) * float(p) * float(p)
     if not need_grad:
         return loss
-    for i in range(n):
-        for k in range(m):
-            gW[i, k] = 0
-            if not tied:
-                gD[i, k] = 0
-        if has_bias:
-            gb[i] = 0
-    gDec = gW if tied else gD
-    for b in range(B):
+    for k in range(m):
         for j in range(n):
-            e = E[b, j]
-            if e != 0:
-                if has_bias:
-                    gb[j] += e
-                for k in range(m):
-                    gDec[j, k] += e * H[b, k]
-    for b in range(B):
-        # g_b = Σ_j E_bj D_j, reusing H's row (no longer needed) as the buffer.
+            gDT[k, j] = zero
+    for j in range(n):
+        if has_bias:
+            gb[j] = zero
         for k in range(m):
-            acc = E[b, 0] * D[0, k]
-            for j in range(1, n):
-                acc += E[b, j] * D[j, k]
+            gW[j, k] = zero
+    if has_bias and empty > 0:
+        for j in range(n):
+            p = bvec[j]
+            if p > 0:
+                gb[j] += empty * (rho[j] * (p + p))
+    for b in range(B):
+        if has_bias:
+            for j in range(n):
+                gb[j] += E[b, j]
+        for k in range(m):
+            h = H[b, k]
+            if h != 0:
+                for j in range(n):
+                    gDT[k, j] += h * E[b, j]
+        # g_b = Σ_j E_bj D_j, written over H's row (no longer needed).
+        for k in range(m):
+            acc = zero
+            for j in range(n):
+                acc += E[b, j] * DT[k, j]
             H[b, k] = acc
         for i in range(n):
             x = X[b, i]
             if x != 0:
                 for k in range(m):
                     gW[i, k] += x * H[b, k]
+    for j in range(n):
+        for k in range(m):
+            if tied:
+                gW[j, k] += gDT[k, j]
+            else:
+                gD[j, k] = gDT[k, j]
     return loss
 
 
@@ -165,8 +207,7 @@ def train_chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, t0, nsteps,
             for i in range(n):
                 X[i, i] = 1
         Xi = np.zeros((B if per_example else 1, m), W.dtype)
-        H = np.empty((B, m), W.dtype)
-        E = np.empty((B, n), W.dtype)
+        scratch = make_scratch(B, n, m, W.dtype)
         gW = np.empty((n, m), W.dtype)
         gD = np.empty((n, m), W.dtype)
         gb = np.empty(n, W.dtype)
@@ -179,7 +220,7 @@ def train_chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, t0, nsteps,
             if noisy:
                 _fill_noise(Xi, noise, hp64[_SIGMA], keys[s], t, per_example)
             loss = forward_backward(Ws, Ds, bs, X, Xi, noisy, per_example, rho, tied, has_bias,
-                                    True, H, E, gW, gD, gb)
+                                    True, scratch, gW, gD, gb)
             if not np.isfinite(loss):
                 bad_step[s] = t
                 break
@@ -216,10 +257,9 @@ def eval_loss(W, Dec, bias, in_keys, sparse, corr, p, B, rho, tied, has_bias, l1
             for i in range(n):
                 X[i, i] = 1
         Xi = np.zeros((1, m), W.dtype)
-        H = np.empty((B, m), W.dtype)
-        E = np.empty((B, n), W.dtype)
+        scratch = make_scratch(B, n, m, W.dtype)
         total = forward_backward(Ws, Ds, bias[s], X, Xi, False, False, rho, tied, has_bias,
-                                 False, H, E, H, H, rho)
+                                 False, scratch, scratch[0], scratch[0], rho)
         for i in range(n):
             for k in range(m):
                 total += l1 * abs(float(Ws[i, k]))
