@@ -258,3 +258,9 @@ def test_float32_sparse_tracks_float64():
     W32 = ip.train(cfg.replace(dtype="float32"), seeds=2, progress=False)
     assert W32.W.dtype == np.float32 and W32.W_dec.dtype == np.float32
     assert np.abs(W32.W - W64.W).max() < 1e-4
+
+
+def test_sparse_divergence_names_seed_and_step():
+    cfg = SPARSE.replace(optimizer="sgd", lr=1e4, noise="none", tied=True)
+    with pytest.raises(ip.DivergenceError, match=r"seed 3 .*step \d+"):
+        ip.train(cfg, seeds=[3], progress=False)
