@@ -253,12 +253,11 @@ class _MinibatchCpuState(_CpuState):
 
 def _state(backend, config, W, keys, seeds=None):
     if not config.is_default_model:
+        host = _MinibatchCpuState(config, W, keys, seeds)
         if backend == "cuda":
-            raise ValueError("backend='cuda' trains the paper's model only (one-hot inputs, tied, "
-                             "no bias, importance 1, noise_scope 'step'); use backend='cpu' for "
-                             f"inputs={config.inputs!r}, tied={config.tied}, bias={config.bias}, "
-                             f"importance={config.importance}, noise_scope={config.noise_scope!r}")
-        return _MinibatchCpuState(config, W, keys, seeds)
+            from .kernels import sparse_cuda
+            return sparse_cuda.SparseCudaState(host)
+        return host
     if backend == "cuda":
         from .kernels import cuda
         return cuda.CudaState(config, W, keys)

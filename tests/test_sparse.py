@@ -247,11 +247,6 @@ def test_sweep_keeps_decoder_and_bias(tmp_path):
         np.testing.assert_array_equal(res[name], getattr(run, name))
 
 
-def test_cuda_backend_refuses_the_minibatch_model():
-    with pytest.raises(ValueError, match="backend='cpu'"):
-        ip.train(SPARSE, seeds=1, backend="cuda", progress=False)
-
-
 def test_float32_sparse_tracks_float64():
     cfg = SPARSE.replace(optimizer="sgd", lr=0.05, l1=0.0)
     W64 = ip.train(cfg.replace(dtype="float64"), seeds=2, progress=False)

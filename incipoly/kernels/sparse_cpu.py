@@ -24,6 +24,7 @@ acts on ``W`` only, weight decay on every parameter.
 """
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
 from .cpu import _FAST, _JIT, _L1, _SIGMA, _all_finite, _step_scalars, _update
 from .noise import mix64, noise_value, uniform01
@@ -36,35 +37,40 @@ CORRELATION_CODES = {"none": 0, "correlated": 1, "anticorrelated": 2}
 EVAL_SALT = np.uint64(0xD1B54A32D192ED03)
 
 
-@njit(**_JIT)
-def draw_batch(X, key, step, p, corr):
-    """Fill ``X`` (B×n) with the sparse batch of ``step``: ``X_bi = a·u`` with ``u ~ U(0, 1)``.
+@register_jitable
+def feature_value(key, step, B, n, b, i, p, corr):
+    """Input ``X_bi`` of the sparse batch of ``step``: ``a·u`` with ``u ~ U(0, 1)``.
 
     Presence ``a ∈ {0, 1}``: ``none`` — ``u_{i,0} < p``; ``correlated`` — both features of the pair
     ``(2q, 2q+1)`` use ``u_{2q,0} < p``; ``anticorrelated`` — the pair is present if
     ``u_{2q,0} < 2p`` and then feature ``2q`` is the active one if ``u_{2q+1,0} < ½``, else
     ``2q+1``. An unpaired last feature (odd ``n``) is independent. ``u_{i,r}`` is
     :func:`~incipoly.kernels.noise.uniform01` at counter ``2·((step·B + b)·n + i) + r``.
+    A pure function of its arguments: the CPU and CUDA kernels call it alike.
     """
-    B, n = X.shape
     two = np.uint64(2)
-    one = np.uint64(1)
+    base = (np.uint64(step) * np.uint64(B) + np.uint64(b)) * np.uint64(n)
+    lead = i - i % 2
+    if corr == 0 or lead + 1 >= n:
+        active = uniform01(key, two * (base + np.uint64(i))) < p
+    elif corr == 1:
+        active = uniform01(key, two * (base + np.uint64(lead))) < p
+    else:
+        present = uniform01(key, two * (base + np.uint64(lead))) < 2.0 * p
+        first = uniform01(key, two * (base + np.uint64(lead + 1))) < 0.5
+        active = present and (first == (i == lead))
+    if active:
+        return uniform01(key, two * (base + np.uint64(i)) + np.uint64(1))
+    return 0.0
+
+
+@njit(**_JIT)
+def draw_batch(X, key, step, p, corr):
+    """Fill ``X`` (B×n) with the sparse batch of ``step`` (:func:`feature_value` per entry)."""
+    B, n = X.shape
     for b in range(B):
-        base = (np.uint64(step) * np.uint64(B) + np.uint64(b)) * np.uint64(n)
         for i in range(n):
-            lead = i - i % 2
-            if corr == 0 or lead + 1 >= n:
-                active = uniform01(key, two * (base + np.uint64(i))) < p
-            elif corr == 1:
-                active = uniform01(key, two * (base + np.uint64(lead))) < p
-            else:
-                present = uniform01(key, two * (base + np.uint64(lead))) < 2.0 * p
-                first = uniform01(key, two * (base + np.uint64(lead + 1))) < 0.5
-                active = present and (first == (i == lead))
-            if active:
-                X[b, i] = uniform01(key, two * (base + np.uint64(i)) + one)
-            else:
-                X[b, i] = 0.0
+            X[b, i] = feature_value(key, step, B, n, b, i, p, corr)
 
 
 @njit(**_JIT)
