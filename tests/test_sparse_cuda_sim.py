@@ -44,10 +44,14 @@ def test_cuda_matches_cpu(name, fields, sim):
     assert set(ref) == {k.split("/", 1)[1] for k in sim if k.startswith(name + "/")} - {"divergence"}
 
 
-def test_cuda_without_a_gpu_says_how_to_install():
-    cfg = check.config(CASES[0][1])
+def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
     from numba import cuda
-    if cuda.is_available():
-        pytest.fail("this test expects a machine without a GPU outside the simulator")
-    with pytest.raises((RuntimeError, ImportError), match='backend="cuda"'):
+
+    from incipoly.kernels import cuda as kc
+    cfg = check.config(CASES[0][1])
+    monkeypatch.setattr(cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r'no usable NVIDIA GPU.*pip install "incipoly\[cuda\]"'):
+        ip.train(cfg, seeds=1, backend="cuda", progress=False)
+    monkeypatch.setattr(kc, "cuda", None)
+    with pytest.raises(ImportError, match=r'needs numba-cuda.*pip install "incipoly\[cuda\]"'):
         ip.train(cfg, seeds=1, backend="cuda", progress=False)
