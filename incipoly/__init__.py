@@ -21,6 +21,11 @@ def warmup(dtypes=("float32", "float64")):
                 cfg = Config(n_features=2, n_hidden=2, steps=1, optimizer=optimizer, noise=noise,
                              noise_std=0.1, dtype=dtype)
                 train(cfg, seeds=1, record=2, progress=False)
+        # the minibatch kernels (sparse inputs, bias, untied, …): options are runtime flags,
+        # so one model per dtype compiles them all.
+        cfg = Config(n_features=2, n_hidden=2, steps=1, inputs="sparse", batch_size=2,
+                     bias=True, tied=False, dtype=dtype)
+        train(cfg, seeds=1, record=2, progress=False)
 
 
 def available_backends():

@@ -19,7 +19,8 @@ import numpy as np
 
 from . import __version__
 from .compare import OPTIMIZER_DEFAULTS
-from .config import DEFAULT_WEIGHT_DECAY, DTYPES, INITS, NOISES, OPTIMIZERS, Config
+from .config import (CORRELATIONS, DEFAULT_WEIGHT_DECAY, DTYPES, INITS, INPUTS, NOISE_SCOPES,
+                     NOISES, OPTIMIZERS, Config)
 from .experiments import EXPERIMENTS, SCALES, WIDTH_EXPERIMENTS, reproduce
 from .metrics import mean_se
 from .train import DivergenceError, train
@@ -103,6 +104,34 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRA
                    help="initial weights: normal = N(0, 1/m) (the paper's), xavier = N(0, 2/(n+m))")
     g.add_argument("--dtype", choices=DTYPES, default=defaults.dtype,
                    help="floating-point precision")
+    _add_model_family_arguments(parser, defaults)
+
+
+def _add_model_family_arguments(parser, defaults):
+    """Flags of the sparse / untied / bias fields (see :class:`Config`)."""
+    g = parser.add_argument_group("sparse inputs, importance, bias, untied decoder")
+    g.add_argument("--inputs", choices=INPUTS, default=defaults.inputs,
+                   help="one-hot: the full batch of n one-hot vectors (loss summed); sparse: "
+                        "batch-size examples per step, each feature active with probability "
+                        "feature-prob at magnitude U(0,1) (loss averaged over the batch)")
+    g.add_argument("--feature-prob", type=float, default=defaults.feature_prob,
+                   help="p in (0, 1]: probability that a feature is active (sparse only)")
+    g.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                   help="examples per step (sparse only, >= 1)")
+    g.add_argument("--importance", type=float, default=defaults.importance,
+                   help="r in (0, 1]: output j weighted r^j in the loss (1 = uniform)")
+    g.add_argument("--correlation", choices=CORRELATIONS, default=defaults.correlation,
+                   help="features in pairs (0,1),(2,3),...: correlated = a pair is active "
+                        "together with prob p; anticorrelated = with prob 2p one of the two "
+                        "(each with prob 1/2), never both (sparse only)")
+    g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=defaults.bias,
+                   help="decoder bias b: y = ReLU(D h + b), b initialised to 0")
+    g.add_argument("--tied", action=argparse.BooleanOptionalAction, default=defaults.tied,
+                   help="decoder D = W (the paper's); --no-tied: a decoder of its own, "
+                        "initialised like W")
+    g.add_argument("--noise-scope", choices=NOISE_SCOPES, default=defaults.noise_scope,
+                   help="step: one hidden-noise vector per step shared by the batch; "
+                        "example: a fresh vector per input")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

@@ -15,6 +15,18 @@ OPTIMIZERS = ("adamw", "sgd", "gd-prox")
 NOISES = ("none", "bernoulli", "gaussian", "uniform", "laplace")
 INITS = ("normal", "xavier")
 DTYPES = ("float32", "float64")
+INPUTS = ("one-hot", "sparse")
+CORRELATIONS = ("none", "correlated", "anticorrelated")
+NOISE_SCOPES = ("step", "example")
+
+#: Fields of the sparse / untied / bias model family and their defaults (today's one-hot model).
+#: :meth:`Config.to_dict` leaves a field out while it holds its default, so the JSON of a one-hot
+#: config (and every store written before these fields existed) is unchanged.
+MODEL_FAMILY_DEFAULTS = {"inputs": "one-hot", "feature_prob": 1.0, "batch_size": 1024,
+                         "importance": 1.0, "correlation": "none", "bias": False, "tied": True,
+                         "noise_scope": "step"}
+#: Fields that describe the sparse input distribution; one-hot inputs refuse non-default values.
+SPARSE_ONLY = ("feature_prob", "batch_size", "correlation")
 
 #: torch's default weight decay for each optimizer (AdamW 0.01, SGD 0); used when none is given.
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.01, "sgd": 0.0, "gd-prox": 0.0}
@@ -51,6 +63,45 @@ class Config:
     init : {"normal", "xavier"}
         ``N(0, 1/m)`` (the paper's) or Xavier-normal ``N(0, 2/(n+m))``.
     dtype : {"float32", "float64"}
+    inputs : {"one-hot", "sparse"}
+        ``one-hot`` (the paper's): every step the full batch of the ``n`` one-hot vectors, loss
+        summed over it. ``sparse`` (Toy Models of Superposition): ``batch_size`` fresh examples
+        per step; feature ``i`` of an example is active with probability ``feature_prob`` and
+        then has magnitude ``U(0, 1)``, else 0. Batches are drawn inside the compiled loop from
+        counter-based random numbers (:mod:`incipoly.kernels.sparse_cpu`).
+    feature_prob : float
+        ``p ∈ (0, 1]`` (sparse only; TMS's ``1 − S``). One-hot inputs refuse any value but 1.
+    batch_size : int
+        Examples per step ``B ≥ 1`` (sparse only, default 1024). One-hot refuses any but 1024.
+    importance : float
+        ``r ∈ (0, 1]``: output ``j`` is weighted ``r^j`` in the loss (1 = uniform). Both inputs.
+    correlation : {"none", "correlated", "anticorrelated"}
+        Sparse only. Features form pairs (0, 1), (2, 3), …; with odd ``n`` the last feature is
+        unpaired and independent. ``correlated``: a pair is active together with probability
+        ``p`` (magnitudes independent U(0, 1)). ``anticorrelated``: with probability ``2p``
+        exactly one of the two is active, each chosen with probability ½, so they never co-occur
+        (needs ``p ≤ ½``). Every feature is active with marginal probability ``p`` in all modes.
+    bias : bool
+        Decoder bias ``b`` (init 0): ``y_j = ReLU(D_j·h + b_j)``. Both inputs.
+    tied : bool
+        ``True``: the decoder is ``D = W`` (the paper's). ``False``: a decoder ``D`` of its own,
+        shape ``(n, m)``, initialised like ``W`` (drawn after ``W`` from the same generator).
+    noise_scope : {"step", "example"}
+        ``step``: one hidden-noise vector per step shared by the batch (the paper's);
+        ``example``: a fresh vector per example (per one-hot input, per sparse example).
+
+    Notes
+    -----
+    Loss per instance, with ``h_b = Σ_i x_bi W_i + ξ_b`` and ``y_bj = ReLU(D_j·h_b + b_j)``:
+
+    * one-hot (``x_b = e_b``, ``B = n``): ``L = Σ_b Σ_j r^j (y_bj − x_bj)² + λ Σ|W|``, summed as
+      the paper's reference does;
+    * sparse: ``L = (1/B) Σ_b Σ_j r^j (y_bj − x_bj)² + λ Σ|W|`` (TMS's importance-weighted mean
+      over the batch). On the one-hot batch (``B = n``, ``r = 1``) the summed form is ``n`` × the
+      mean form, so a one-hot λ corresponds to a sparse λ/n.
+
+    The L1 term acts on the encoder ``W`` only; weight decay acts on every parameter
+    (``W``, ``D``, ``b``), as ``torch.optim.AdamW([W, D, b], weight_decay=wd)`` does.
     """
 
     n_features: int = 64
@@ -64,6 +115,14 @@ class Config:
     noise_std: float = 0.0
     init: str = "normal"
     dtype: str = "float32"
+    inputs: str = "one-hot"
+    feature_prob: float = 1.0
+    batch_size: int = 1024
+    importance: float = 1.0
+    correlation: str = "none"
+    bias: bool = False
+    tied: bool = True
+    noise_scope: str = "step"
 
     def __post_init__(self):
         _check_int("n_features", self.n_features, 1)
@@ -83,13 +142,46 @@ class Config:
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("n_features", "n_hidden", "steps"):
             object.__setattr__(self, name, int(getattr(self, name)))
+        self._check_model_family()
+
+    def _check_model_family(self):
+        """Validate the sparse / untied / bias fields (see the class docstring)."""
+        _check_choice("inputs", self.inputs, INPUTS)
+        _check_choice("correlation", self.correlation, CORRELATIONS)
+        _check_choice("noise_scope", self.noise_scope, NOISE_SCOPES)
+        _check_unit_interval("feature_prob", self.feature_prob)
+        _check_unit_interval("importance", self.importance)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_bool("bias", self.bias)
+        _check_bool("tied", self.tied)
+        for name in ("feature_prob", "importance"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "batch_size", int(self.batch_size))
+        if self.inputs == "one-hot":
+            for name in SPARSE_ONLY:
+                if getattr(self, name) != MODEL_FAMILY_DEFAULTS[name]:
+                    raise ValueError(
+                        f"{name} applies to inputs='sparse' only (one-hot inputs are the full "
+                        f"batch of the n one-hot vectors); got {name}={getattr(self, name)!r} "
+                        f"with inputs='one-hot', accepted there: {MODEL_FAMILY_DEFAULTS[name]!r}")
+        if self.correlation == "anticorrelated" and self.feature_prob > 0.5:
+            raise ValueError(f"feature_prob must be in (0, 0.5] with correlation='anticorrelated' "
+                             f"(a pair is active with probability 2p); got {self.feature_prob!r}")
+
+    @property
+    def is_default_model(self) -> bool:
+        """True for the paper's model: one-hot inputs, tied, no bias, uniform importance,
+        noise shared by the step (the fast one-hot kernels of :mod:`incipoly.kernels.cpu`)."""
+        return all(getattr(self, k) == v for k, v in MODEL_FAMILY_DEFAULTS.items())
 
     def replace(self, **changes) -> "Config":
         """Copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """All fields, except model-family fields at their default (:data:`MODEL_FAMILY_DEFAULTS`)."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if not (k in MODEL_FAMILY_DEFAULTS and v == MODEL_FAMILY_DEFAULTS[k])}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
@@ -120,6 +212,20 @@ def _check_float(name, value, strictly_positive=False):
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}") from None
     if isinstance(value, bool) or not math.isfinite(x) or x < 0 or (strictly_positive and x == 0):
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def _check_unit_interval(name, value):
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if isinstance(value, bool) or not (0 < x <= 1):
+        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+
+
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def _check_choice(name, value, choices):

@@ -1,8 +1,9 @@
 """Seeds → initial weights and noise keys.
 
 Instance ``s`` draws everything from ``numpy.random.SeedSequence(s)`` alone: its first spawned
-child seeds the ``Generator`` for the initial weights, its second gives the 64-bit key of the
-counter-based noise (:mod:`incipoly.kernels.noise`). Results therefore do not depend on which
+child seeds the ``Generator`` for the initial weights (``W``, then an untied decoder), its second
+gives the 64-bit key of the counter-based noise (:mod:`incipoly.kernels.noise`), its third the
+key of the sparse input batches. Results therefore do not depend on which
 other seeds share a call.
 """
 from __future__ import annotations
@@ -39,7 +40,8 @@ def init_std(config: Config) -> float:
 
 
 def _children(seed: int):
-    return np.random.SeedSequence(int(seed)).spawn(2)
+    # spawn(3)'s first two children equal spawn(2)'s: W0 and noise keys are as before.
+    return np.random.SeedSequence(int(seed)).spawn(3)
 
 
 def initial_weights(config: Config, seeds) -> np.ndarray:
@@ -51,6 +53,25 @@ def initial_weights(config: Config, seeds) -> np.ndarray:
     for s, seed in enumerate(seeds):
         W0[s] = np.random.default_rng(_children(seed)[0]).normal(0.0, std, size=shape)
     return W0
+
+
+def initial_decoder(config: Config, seeds) -> np.ndarray:
+    """Untied decoder ``D0`` (instances, n, m): the same generator as ``W0``, drawn after it."""
+    seeds = normalize_seeds(seeds)
+    shape = (config.n_features, config.n_hidden)
+    std = init_std(config)
+    D0 = np.empty((len(seeds),) + shape, dtype=config.dtype)
+    for s, seed in enumerate(seeds):
+        rng = np.random.default_rng(_children(seed)[0])
+        rng.normal(0.0, std, size=shape)
+        D0[s] = rng.normal(0.0, std, size=shape)
+    return D0
+
+
+def input_keys(seeds) -> np.ndarray:
+    """One ``uint64`` key per seed for the counter-based sparse input batches."""
+    seeds = normalize_seeds(seeds)
+    return np.array([_children(s)[2].generate_state(1, np.uint64)[0] for s in seeds], dtype=np.uint64)
 
 
 def noise_keys(seeds) -> np.ndarray:

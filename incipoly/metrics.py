@@ -154,3 +154,8 @@ def mean_se(x, axis=None):
     if k < 2:
         return mean, np.full_like(mean, np.nan)
     return mean, x.std(axis=axis, ddof=1) / np.sqrt(k)
+
+
+# Superposition statistics (sparse inputs) live in their own module; re-exported here.
+from .superposition import (Sharing, dimensions_per_feature, hidden_dimensions_per_feature,  # noqa: E402
+                            necessary_count, neuron_usage, polysemanticity, represented_features)

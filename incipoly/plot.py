@@ -196,8 +196,73 @@ def _correlations(result):
     return fig
 
 
+def _errorbars(ax, x, tab, key, label, **style):
+    """``tab[key_mean] ± tab[key_se]`` against ``x``."""
+    return ax.errorbar(x, tab[f"{key}_mean"], yerr=np.nan_to_num(tab[f"{key}_se"]), capsize=3,
+                       label=label, **style)
+
+
+#: Dimensionalities where TMS sees features stick: 1, 3/4, 2/3, 1/2, 2/5, 1/3.
+STICKY_FRACTIONS = ((1, 1), (3, 4), (2, 3), (1, 2), (2, 5), (1, 3))
+
+
+def _superposition(result):
+    tab, feat, p = result.tables["by_p"], result.tables["features"], result.params
+    fig, axes = _figure(16, 4.8, 3, f"Superposition as features get sparser (n = {p['n_features']}, "
+                        f"m = {p['n_hidden']}, importance {p['importance']:g}^i, "
+                        f"{p['seeds']} seeds)", result)
+    x = tab["inv_p"]
+    _errorbars(axes[0], x, tab, "represented", "features represented (‖W_i‖ > ½)", fmt="o-")
+    axes[0].axhline(p["n_hidden"], color="gray", ls=":", label="m")
+    axes[0].set(ylabel="features", ylim=(0, p["n_features"] + 1))
+    rep = feat["norm"] > 0.5
+    axes[1].plot(1 / feat["p"][rep], feat["dimensionality"][rep], ".", alpha=0.4,
+                 label=r"$D_i$ of represented features")
+    _errorbars(axes[1], x, tab, "dims_per_feature", r"$m/\|W\|_F^2$", fmt="s-", color="k")
+    for a, b in STICKY_FRACTIONS:
+        axes[1].axhline(a / b, color="purple", lw=0.6, alpha=0.4)
+        axes[1].annotate(f"{a}/{b}" if b > 1 else "1", (x.max(), a / b), fontsize="x-small",
+                         color="purple", va="bottom")
+    axes[1].set(ylabel="dimensions per feature", ylim=(0, 1.1))
+    _errorbars(axes[2], x, tab, "necessary", "necessary", fmt="o-", color="tab:red")
+    _errorbars(axes[2], x, tab, "incidental", "incidental", fmt="o-", color="tab:blue")
+    _errorbars(axes[2], x, tab, "same_sign", "same-sign sharing", fmt="x:", color="tab:orange")
+    _errorbars(axes[2], x, tab, "opposite_sign", "opposite-sign sharing", fmt="+:",
+               color="tab:green")
+    axes[2].set(ylabel="polysemantic neurons per model", ylim=(-0.2, p["n_hidden"] + 0.5))
+    for ax in axes:
+        ax.set(xscale="log", xlabel="1/p  (dense → sparse)")
+        _plain_log_ticks(ax.xaxis)
+        ax.legend(fontsize="small")
+    return fig
+
+
+def _cooccurrence(result):
+    tab, p = result.tables["by_p"], result.params
+    fig, axes = _figure(12, 4.8, 2, f"Co-occurring features, m ≥ n (n = {p['n_features']}, "
+                        f"m = {p['n_hidden']}, AdamW, λ = {p['l1_scale']:g}·p/3, "
+                        f"{p['seeds']} seeds)", result)
+    x = tab["p"]
+    _errorbars(axes[0], x, tab, "band", "band count |W_ik| ∈ [0.8, 1.2]", fmt="o-")
+    _errorbars(axes[0], x, tab, "same_sign", "same-sign sharing", fmt="x:", color="tab:orange")
+    _errorbars(axes[0], x, tab, "opposite_sign", "opposite-sign sharing", fmt="+:",
+               color="tab:green")
+    axes[0].plot(x, tab["birthday"], "k--", label="one-hot theory (birthday law with signs)")
+    axes[0].set(ylabel="polysemantic neurons per model")
+    axes[1].plot(x, tab["incidental_share"], "o-", color="tab:blue",
+                 label="incidental share (pooled over seeds)")
+    axes[1].set(ylabel="incidental / polysemantic", ylim=(-0.05, 1.05))
+    for ax in axes:
+        ax.set(xscale="log", xlabel="feature probability p  (rare → co-occurring)",
+               xlim=(x.min() / 1.5, x.max() * 1.5))
+        _plain_log_ticks(ax.xaxis)
+        ax.legend(fontsize="small")
+    return fig
+
+
 _PLOTTERS = {"sparsity": _sparsity, "noise": _noise, "collisions": _collisions,
-             "correlations": _correlations, "curves": _curves}
+             "correlations": _correlations, "curves": _curves, "superposition": _superposition,
+             "cooccurrence": _cooccurrence}
 
 __all__ = ["figure", "require_matplotlib", "INSTALL_HINT"]
 

@@ -25,6 +25,8 @@ from .config import Config
 from .init import normalize_seeds
 
 FORMAT_VERSION = 1
+#: Arrays a Run holds only for some models (untied decoder, bias); saved when present.
+OPTIONAL_ARRAYS = ("W_dec", "W_dec0", "b")
 
 #: Names of the history arrays :func:`incipoly.train` records (``W`` only with ``snapshots``).
 HISTORY_KEYS = ("step", "loss", "l1", "l2", "l4", "active")
@@ -64,6 +66,11 @@ class Run:
     W: np.ndarray
     history: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    #: Untied decoder after / before training (instances, n, m); None when tied.
+    W_dec: np.ndarray | None = None
+    W_dec0: np.ndarray | None = None
+    #: Decoder bias (instances, n); None without bias.
+    b: np.ndarray | None = None
 
     def summary(self) -> dict:
         """Per-instance headline numbers (arrays of length ``instances``)."""
@@ -84,6 +91,7 @@ class Run:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         arrays = {"W0": self.W0, "W": self.W}
+        arrays.update({k: getattr(self, k) for k in OPTIONAL_ARRAYS if getattr(self, k) is not None})
         arrays.update({f"history_{k}": v for k, v in self.history.items()})
         meta = {"format": FORMAT_VERSION, "config": self.config.to_dict(),
                 "seeds": [int(s) for s in self.seeds], "versions": versions(), "info": self.info,
@@ -126,13 +134,31 @@ def load(path) -> Run:
     for name in ("W0", "W"):
         check_array(npz, arrays, name, (S, n, m), config.dtype)
     history = {k[len("history_"):]: v for k, v in arrays.items() if k.startswith("history_")}
-    unknown = sorted(set(arrays) - {"W0", "W"} - {f"history_{k}" for k in history})
+    extra = check_optional(npz, arrays, config, S)
+    unknown = sorted(set(arrays) - {"W0", "W"} - set(extra) - {f"history_{k}" for k in history})
     if unknown:
         raise StoreError(npz, unknown[0], "unexpected array (not written by Run.save)")
     if history:
         check_history(npz, arrays, config, S)
     return Run(config=config, seeds=seeds, W0=arrays["W0"], W=arrays["W"], history=history,
-               info=meta["info"])
+               info=meta["info"], **extra)
+
+
+def check_optional(file, arrays: dict, config: Config, instances: int) -> dict:
+    """Check the arrays only some models have and return them: ``W_dec``, ``W_dec0`` (untied,
+    ``(S, n, m)``) and ``b`` (bias, ``(S, n)``). Each is required exactly when ``config`` has it.
+    """
+    S, n, m = instances, config.n_features, config.n_hidden
+    spec = {"b": ((S, n), config.bias)}
+    spec.update({k: ((S, n, m), not config.tied) for k in ("W_dec", "W_dec0")})
+    out = {}
+    for name, (shape, wanted) in spec.items():
+        if wanted:
+            check_array(file, arrays, name, shape, config.dtype)
+            out[name] = arrays[name]
+        elif name in arrays:
+            raise StoreError(file, name, "present, but the config has no such parameter")
+    return out
 
 
 def _read_meta(file: Path) -> dict:

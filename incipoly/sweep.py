@@ -40,8 +40,9 @@ import numpy as np
 
 from .config import Config
 from .init import normalize_seeds
-from .store import (HOST, Run, StoreError, atomic_write, check_array, check_history,
-                    clean_stale_temps, read_npz, versions, writer_dead)
+from .store import (HOST, OPTIONAL_ARRAYS, Run, StoreError, atomic_write, check_array,
+                    check_history, check_optional, clean_stale_temps, read_npz, versions,
+                    writer_dead)
 from .train import BACKENDS, DivergenceError, record_steps, train
 
 MANIFEST = "sweep.json"
@@ -150,12 +151,14 @@ class SweepStore:
                                            f"{seeds.tolist()}")
         check_history(file, arrays, cfg, S, steps=self._steps[cfg_index])
         weights = {"W0", "W"} & set(arrays)
+        extra = {}
         if self.keep_weights:
             for name in ("W0", "W"):
                 check_array(file, arrays, name, (S, cfg.n_features, cfg.n_hidden), cfg.dtype)
+            extra = check_optional(file, arrays, cfg, S)
         elif weights:
             raise StoreError(file, sorted(weights)[0], "weights in a sweep without keep_weights")
-        unknown = sorted(set(arrays) - set(SUMMARY_KEYS) - {"W0", "W"}
+        unknown = sorted(set(arrays) - set(SUMMARY_KEYS) - {"W0", "W"} - set(extra)
                          - {k for k in arrays if k.startswith("history_")})
         if unknown:
             raise StoreError(file, unknown[0], "unexpected array in a chunk")
@@ -203,8 +206,10 @@ class SweepStore:
         if not res:
             raise ValueError(f"store {self.path} holds no finished chunk of config {cfg_index}")
         history = {k[len("history_"):]: v for k, v in res.items() if k.startswith("history_")}
+        extra = {k: res[k] for k in OPTIONAL_ARRAYS if k in res}
         return Run(config=self.configs[cfg_index], seeds=res["seed"], W0=res["W0"], W=res["W"],
-                   history=history, info={"store": str(self.path), "active_tol": self.active_tol})
+                   history=history, info={"store": str(self.path), "active_tol": self.active_tol},
+                   **extra)
 
     # --- writers -----------------------------------------------------------------------------
 
@@ -393,6 +398,7 @@ def _train_claimed(st, cfg_index, first, run_id, backend) -> dict:
     arrays.update({f"history_{k}": v for k, v in run.history.items()})
     if st.keep_weights:
         arrays.update(W0=run.W0, W=run.W)
+        arrays.update({k: getattr(run, k) for k in OPTIONAL_ARRAYS if getattr(run, k) is not None})
     meta = {"hash": st.expected_hash(cfg_index, first), "config": cfg.to_dict(),
             "seeds": seeds.tolist(), "record": st.record, "active_tol": st.active_tol,
             "keep_weights": st.keep_weights, "run": run_id, "host": HOST, "pid": os.getpid(),

@@ -84,7 +84,8 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     -------
     Run
         ``W0``, ``W``, ``seeds``, ``config`` and ``history``: ``step`` (R,), ``loss`` (R, S) —
-        noiseless loss incl. the L1 term — and per feature ``l1`` = Σ|w|, ``l2`` = Σw²,
+        noiseless loss incl. the L1 term (sparse inputs: on a fixed evaluation batch, see
+        :mod:`incipoly.kernels.sparse_cpu`) — and per feature ``l1`` = Σ|w|, ``l2`` = Σw²,
         ``l4`` = Σw⁴, ``active`` (R, S, n).
 
     Raises
@@ -110,7 +111,7 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
         W0 = check_initial_weights(W0, config, len(seeds))
     start = time.perf_counter()
     W = W0.copy()
-    state = _state(backend, config, W, noise_keys(seeds))
+    state = _state(backend, config, W, noise_keys(seeds), seeds)
     S, n, m = W.shape
     hist = _history_buffers(len(marks), S, n, snapshots, W)
     rec = {int(t): r for r, t in enumerate(marks)}
@@ -146,7 +147,8 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     hist["step"] = marks
     elapsed = time.perf_counter() - start
     return Run(config=config, seeds=seeds, W0=W0, W=W, history=hist,
-               info={"backend": backend, "seconds": elapsed, "active_tol": float(active_tol)})
+               info={"backend": backend, "seconds": elapsed, "active_tol": float(active_tol)},
+               **getattr(state, "extra_params", dict)())
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,7 +201,63 @@ class _CpuState:
         return self.W
 
 
-def _state(backend, config, W, keys):
+class _MinibatchCpuState(_CpuState):
+    """CPU state of every model but the paper's default: sparse inputs, importance, bias,
+    untied decoder, per-example noise (:mod:`incipoly.kernels.sparse_cpu`)."""
+
+    def __init__(self, config, W, keys, seeds):
+        super().__init__(config, W, keys)
+        from .init import initial_decoder, input_keys
+        from .kernels import sparse_cpu
+        self._k = sparse_cpu
+        S, n, m = W.shape
+        self.config = config
+        self.tied, self.has_bias = config.tied, config.bias
+        self.Dec = np.zeros((S, 1, 1), W.dtype) if self.tied else initial_decoder(config, seeds)
+        self.Dec0 = None if self.tied else self.Dec.copy()
+        self.bias = np.zeros((S, n) if self.has_bias else (S, 1), W.dtype)
+        adam = config.optimizer == "adamw"
+        self.MD, self.VD = (np.zeros(self.Dec.shape if adam else (S, 1, 1), W.dtype) for _ in "mv")
+        self.Mb, self.Vb = (np.zeros(self.bias.shape if adam else (S, 1), W.dtype) for _ in "mv")
+        self.in_keys = input_keys(seeds)
+        self.sparse = config.inputs == "sparse"
+        self.corr = sparse_cpu.CORRELATION_CODES[config.correlation]
+        self.B = sparse_cpu.batch_size(config)
+        self.rho = sparse_cpu.output_weights(config)
+        self.row_stats = self._row_stats
+
+    def advance(self, t0, nsteps):
+        self._k.train_chunk(self.W, self.Dec, self.bias, self.M1, self.V, self.MD, self.VD,
+                            self.Mb, self.Vb, self.keys, self.in_keys, t0, nsteps, self.opt,
+                            self.noise, self.config.noise_scope == "example", self.sparse,
+                            self.corr, self.config.feature_prob, self.B, self.rho, self.tied,
+                            self.has_bias, self.hp, self.bad_step)
+        return np.flatnonzero(self.bad_step >= 0)
+
+    def _row_stats(self, Wt, l1, tol, loss, l1n, l2n, l4n, active):
+        """Per-feature norms as :func:`incipoly.kernels.cpu.row_stats`; the loss of this model."""
+        self._cpu.row_stats(Wt, l1, tol, loss, l1n, l2n, l4n, active)
+        self._k.eval_loss(Wt, self.Dec, self.bias, self.in_keys, self.sparse, self.corr,
+                          self.config.feature_prob, self.B, self.rho, self.tied, self.has_bias,
+                          l1, loss)
+
+    def extra_params(self):
+        """``W_dec``/``W_dec0`` (untied) and ``b`` (bias) for the :class:`Run`."""
+        out = {}
+        if not self.tied:
+            out.update(W_dec=self.Dec.copy(), W_dec0=self.Dec0)
+        if self.has_bias:
+            out["b"] = self.bias.copy()
+        return out
+
+
+def _state(backend, config, W, keys, seeds=None):
+    if not config.is_default_model:
+        host = _MinibatchCpuState(config, W, keys, seeds)
+        if backend == "cuda":
+            from .kernels import sparse_cuda
+            return sparse_cuda.SparseCudaState(host)
+        return host
     if backend == "cuda":
         from .kernels import cuda
         return cuda.CudaState(config, W, keys)

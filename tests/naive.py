@@ -97,3 +97,89 @@ def gram(W):
     W = np.asarray(W, np.float64)
     n = W.shape[0]
     return np.array([[float(np.dot(W[i], W[j])) for j in range(n)] for i in range(n)])
+
+
+# --- minibatch model: sparse / correlated inputs, importance, bias, untied decoder -------------
+
+def sparse_batch(key, step, B, n, p, correlation="none"):
+    """The sparse batch of ``step`` (B×n), drawn with the counter layout of
+    incipoly.kernels.sparse_cpu.draw_batch: u(i, r) at counter 2·((step·B + b)·n + i) + r."""
+    key = int(key)
+    X = np.zeros((B, n))
+    for b in range(B):
+        u = lambda i, r: uniform(key, 2 * ((step * B + b) * n + i) + r)  # noqa: E731
+        for i in range(n):
+            lead = i - i % 2
+            if correlation == "none" or lead + 1 >= n:
+                active = u(i, 0) < p
+            elif correlation == "correlated":
+                active = u(lead, 0) < p
+            else:
+                first = u(lead + 1, 0) < 0.5
+                active = u(lead, 0) < 2 * p and first == (i == lead)
+            X[b, i] = u(i, 1) if active else 0.0
+    return X
+
+
+def minibatch_loss_and_grads(W, D, b, X, Xi, rho, l1):
+    """L = Σ_bj ρ_j (ReLU((X W + Ξ) Dᵀ + b)_bj − X_bj)² + l1·Σ|W| and its gradients
+    (∂W, ∂D, ∂b) for an untied decoder D; Ξ has one row per example (or one row, broadcast)."""
+    H = X @ W + Xi
+    P = H @ D.T + b
+    R = np.maximum(P, 0) - X
+    E = 2 * rho * R * (P > 0)
+    return ((rho * R ** 2).sum() + l1 * np.abs(W).sum(),
+            X.T @ (E @ D) + l1 * np.sign(W), E.T @ H, E.sum(axis=0))
+
+
+def train_minibatch(W0, D0, steps, optimizer, lr, l1, weight_decay, *, inputs="one-hot", p=1.0,
+                    B=None, importance=1.0, correlation="none", bias=False, tied=True,
+                    noise_kind="none", sigma=0.0, noise_scope="step", key=0, in_key=0):
+    """Train one instance of the minibatch model with plain NumPy; returns (W, D or None, b or None).
+
+    One-hot: X = I, loss summed (ρ_j = r^j). Sparse: X = sparse_batch(...), ρ_j = r^j / B.
+    Tied: D is W and ∂W collects both gradients. L1 on W only, weight decay on every parameter;
+    the update rules are those of :func:`train`, applied to each parameter.
+    """
+    n, m = W0.shape
+    B = n if inputs == "one-hot" else B
+    rho = importance ** np.arange(n) / (B if inputs == "sparse" else 1)
+    params = {"W": np.array(W0, np.float64)}
+    if not tied:
+        params["D"] = np.array(D0, np.float64)
+    if bias:
+        params["b"] = np.zeros(n)
+    m1 = {k: np.zeros_like(v) for k, v in params.items()}
+    v2 = {k: np.zeros_like(v) for k, v in params.items()}
+    for t in range(steps):
+        X = np.eye(n) if inputs == "one-hot" else sparse_batch(in_key, t, B, n, p, correlation)
+        if noise_scope == "example":
+            Xi = np.array([noise(noise_kind, sigma, key, t * B + e, m) for e in range(B)])
+        else:
+            Xi = noise(noise_kind, sigma, key, t, m)[None, :]
+        W = params["W"]
+        D = W if tied else params["D"]
+        _, gW, gD, gb = minibatch_loss_and_grads(W, D, params.get("b", np.zeros(n)), X, Xi, rho,
+                                                 0.0)
+        grads = {"W": gW + gD if tied else gW, "D": gD, "b": gb}
+        for k in params:
+            lam = l1 if k == "W" else 0.0
+            params[k], m1[k], v2[k] = _optimizer_step(params[k], grads[k], m1[k], v2[k], t + 1,
+                                                      optimizer, lr, lam, weight_decay)
+    return params["W"], params.get("D"), params.get("b")
+
+
+def _optimizer_step(w, g, m1, v, step, optimizer, lr, l1, weight_decay):
+    """One update of adamw / sgd / gd-prox on one parameter (g: gradient of the smooth loss)."""
+    if optimizer == "gd-prox":
+        u = w * (1 - lr * weight_decay) - lr * g
+        return np.sign(u) * np.maximum(np.abs(u) - lr * l1, 0), m1, v
+    g = g + l1 * np.sign(w)
+    if optimizer == "sgd":
+        return w * (1 - lr * weight_decay) - lr * g, m1, v
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    w = w * (1 - lr * weight_decay)
+    m1 = m1 + (1 - beta1) * (g - m1)
+    v = v * beta2 + (1 - beta2) * g * g
+    denom = np.sqrt(v) / math.sqrt(1 - beta2 ** step) + eps
+    return w - lr / (1 - beta1 ** step) * m1 / denom, m1, v

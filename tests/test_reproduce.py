@@ -1,4 +1,4 @@
-"""``incipoly reproduce``: all five experiments at small scale, CSVs, PNGs, resume, errors."""
+"""``incipoly reproduce``: all seven experiments at small scale, CSVs, PNGs, resume, errors."""
 import contextlib
 import csv
 import importlib
@@ -13,7 +13,8 @@ from incipoly import experiments, plot
 from incipoly.cli import main
 from incipoly.train import record_steps
 
-NAMES = ("sparsity", "noise", "collisions", "correlations", "curves")
+NAMES = ("sparsity", "noise", "collisions", "correlations", "curves", "superposition",
+         "cooccurrence")
 PARAMS = experiments.SCALE_PARAMS
 
 #: Every CSV of ``reproduce all --scale small``: its columns and number of rows.
@@ -32,6 +33,15 @@ EXPECTED_CSV = {
     "correlations/winner_rank.csv": (["rank", "count", "fraction"], None),   # ranks 0 … max seen
     "curves/bands.csv": (
         ["l1", "n", "m", "seeds", "mean", "p10", "p50", "p90", "n2_over_4m", "birthday"], 3 * 4),
+    "superposition/by_p.csv": (
+        ["p", "inv_p", "seeds"] + [f"{k}_{s}" for k in (
+            "represented", "dims_per_feature", "polysemantic", "necessary", "incidental",
+            "same_sign", "opposite_sign") for s in ("mean", "se")], 7),
+    "superposition/features.csv": (["p", "seed", "feature", "norm", "dimensionality"], 7 * 4 * 20),
+    "cooccurrence/by_p.csv": (
+        ["p", "n", "m", "seeds", "birthday"] + [f"{k}_{s}" for k in (
+            "band", "polysemantic", "same_sign", "opposite_sign", "incidental")
+            for s in ("mean", "se")] + ["incidental_share"], 6),
 }
 
 
@@ -143,6 +153,36 @@ def test_correlation_tables_count_every_entry_and_feature(small):
     np.testing.assert_array_equal(column(ranks, "rank", int), np.arange(len(read_csv(ranks)[1])))
     assert column(ranks, "count", int).sum() == n * seeds
     assert column(ranks, "fraction").sum() == pytest.approx(1.0)
+
+
+def test_superposition_grows_with_sparsity_and_turns_necessary(small):
+    """Dense: exactly m = 5 features at one dimension each, nothing necessary; sparse (p ≤ 0.03):
+    more features than neurons (by > 3 SE), fewer dimensions each, necessary sharing dominating."""
+    path = small[0] / "superposition" / "by_p.csv"
+    p, rep, rep_se = (column(path, c) for c in ("p", "represented_mean", "represented_se"))
+    dims, nec, inc = (column(path, c) for c in ("dims_per_feature_mean", "necessary_mean",
+                                                "incidental_mean"))
+    assert p[0] == 1 and rep[0] == 5 and nec[0] == 0 and abs(dims[0] - 1) < 0.02
+    sparse = p <= 0.03
+    assert np.all(rep[sparse] > 5 + 3 * rep_se[sparse])
+    assert np.all(dims[sparse] < 0.6) and np.all(nec[sparse] > inc[sparse])
+    feats = small[0] / "superposition" / "features.csv"
+    d, norm = column(feats, "dimensionality"), column(feats, "norm")
+    assert np.all((d >= 0) & (d <= 1 + 1e-9))
+    assert np.all(d[column(feats, "p") == 1][norm[column(feats, "p") == 1] > 0.5] > 0.95)
+
+
+def test_cooccurrence_falls_from_the_one_hot_law_and_stays_incidental(small):
+    """Rare features (smallest p): the band count within 3 SE (+0.5) of the one-hot birthday law;
+    co-occurring features (p ≥ 0.1): no polysemantic neuron; m ≥ n: every one incidental."""
+    path = small[0] / "cooccurrence" / "by_p.csv"
+    p, band, se = column(path, "p"), column(path, "band_mean"), column(path, "band_se")
+    birthday = column(path, "birthday")
+    assert abs(band[0] - birthday[0]) <= 3 * se[0] + 0.5 and band[0] > 0
+    assert np.all(band[p >= 0.1] == 0)
+    share = column(path, "incidental_share")
+    assert np.all(share[~np.isnan(share)] == 1)
+    np.testing.assert_allclose(birthday, ip.analytic.expected_polysemantic(16, 32), rtol=1e-9)
 
 
 def test_resume_on_finished_stores_trains_nothing_and_rewrites_the_same_csvs(small, monkeypatch):

@@ -1,0 +1,261 @@
+"""The minibatch model (sparse inputs, importance, bias, untied, per-example noise) against the
+NumPy reference in tests/naive.py, its batch sampler's statistics, and its determinism."""
+import importlib
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import incipoly as ip
+from incipoly.init import input_keys, noise_keys
+from incipoly.kernels import sparse_cpu
+
+import naive
+
+
+def _kernel_loss_and_grads(W, D, b, X, Xi, rho, noisy=True):
+    """The compiled forward/backward on one instance (D None: tied; b None: no bias)."""
+    n, m = W.shape
+    B = X.shape[0]
+    tied = D is None
+    gW, gD, gb = np.empty((n, m)), np.empty((n, m)), np.empty(n)
+    loss = sparse_cpu.forward_backward(W, W if tied else D, np.zeros(1) if b is None else b, X, Xi,
+                                       noisy, Xi.shape[0] > 1, rho, tied, b is not None, True,
+                                       sparse_cpu.make_scratch(B, n, m, np.float64), gW, gD, gb)
+    return loss, gW, gD, gb
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("noise", ["none", "step", "example"])
+def test_gradients_match_naive_and_differences(tied, with_bias, noise, rng):
+    n, m, B = 5, 3, 9
+    W = rng.normal(0, 0.7, (n, m))
+    D = None if tied else rng.normal(0, 0.7, (n, m))
+    b = rng.normal(0, 0.3, n) if with_bias else None
+    X = rng.uniform(0, 1, (B, n)) * (rng.uniform(size=(B, n)) < 0.5)
+    X[[1, 4]] = 0                        # empty examples (counted once when noiseless)
+    Xi = rng.normal(0, 0.3, (B if noise == "example" else 1, m)) * (noise != "none")
+    rho = 0.8 ** np.arange(n) / B
+    loss, gW, gD, gb = _kernel_loss_and_grads(W, D, b, X, Xi, rho, noise != "none")
+    Dref = W if tied else D
+    bref = np.zeros(n) if b is None else b
+    ref_loss, rW, rD, rb = naive.minibatch_loss_and_grads(W, Dref, bref, X, Xi, rho, 0.0)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(gW, rW + rD if tied else rW, rtol=1e-12, atol=1e-14)
+    if not tied:
+        np.testing.assert_allclose(gD, rD, rtol=1e-12, atol=1e-14)
+    if with_bias:
+        np.testing.assert_allclose(gb, rb, rtol=1e-12, atol=1e-14)
+    # the analytic gradient of W is the derivative of the loss (central differences)
+    h = 1e-6
+    for idx in [(0, 0), (2, 1), (4, 2)]:
+        Wp, Wm = W.copy(), W.copy()
+        Wp[idx] += h
+        Wm[idx] -= h
+        fd = (_kernel_loss_and_grads(Wp, D, b, X, Xi, rho, noise != "none")[0]
+              - _kernel_loss_and_grads(Wm, D, b, X, Xi, rho, noise != "none")[0]) / (2 * h)
+        assert gW[idx] == pytest.approx(fd, rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize("correlation", ["none", "correlated", "anticorrelated"])
+@pytest.mark.parametrize("n", [4, 5])
+def test_batch_sampler_matches_naive(correlation, n):
+    key = int(input_keys([3])[0])
+    X = np.empty((6, n))
+    for step in (0, 1, 977):
+        sparse_cpu.draw_batch(X, np.uint64(key), step, 0.3, sparse_cpu.CORRELATION_CODES[correlation])
+        np.testing.assert_array_equal(X, naive.sparse_batch(key, step, 6, n, 0.3, correlation))
+
+
+@pytest.mark.parametrize("correlation", ["none", "correlated", "anticorrelated"])
+def test_batch_statistics(correlation):
+    """Marginal P(active) = p within 5 SE; pairs: correlated always together, anticorrelated
+    never; magnitudes U(0, 1): mean ½ within 5 SE. N = 20 000 examples, fixed key."""
+    n, p, N = 5, 0.2, 20_000
+    X = np.empty((N, n))
+    sparse_cpu.draw_batch(X, input_keys([0])[0], 0, p, sparse_cpu.CORRELATION_CODES[correlation])
+    active = X > 0
+    se = np.sqrt(p * (1 - p) / N)
+    assert np.all(np.abs(active.mean(axis=0) - p) <= 5 * se)
+    mags = X[active]
+    assert abs(mags.mean() - 0.5) <= 5 * np.sqrt(1 / 12 / mags.size)
+    assert mags.min() > 0 and mags.max() < 1
+    both = (active[:, 0] & active[:, 1]).mean()
+    if correlation == "correlated":
+        np.testing.assert_array_equal(active[:, 0], active[:, 1])
+        np.testing.assert_array_equal(active[:, 2], active[:, 3])
+    elif correlation == "anticorrelated":
+        assert both == 0 and not (active[:, 2] & active[:, 3]).any()
+    else:
+        assert abs(both - p * p) <= 5 * np.sqrt(p * p * (1 - p * p) / N)
+    # the unpaired last feature is independent of the others
+    j = (active[:, 4] & active[:, 3]).mean()
+    assert abs(j - p * p) <= 5 * np.sqrt(p * p * (1 - p * p) / N)
+
+
+OPTIMIZERS = {"adamw": (1e-2, 1e-2), "sgd": (2e-2, 1e-2), "gd-prox": (2e-2, 5e-2)}
+
+combos = st.fixed_dictionaries({
+    "optimizer": st.sampled_from(sorted(OPTIMIZERS)),
+    "inputs": st.sampled_from(["one-hot", "sparse"]),
+    "correlation": st.sampled_from(["none", "correlated", "anticorrelated"]),
+    "importance": st.sampled_from([1.0, 0.7]),
+    "bias": st.booleans(),
+    "tied": st.booleans(),
+    "noise": st.sampled_from(["none", "bernoulli", "gaussian"]),
+    "noise_scope": st.sampled_from(["step", "example"]),
+    "n": st.integers(1, 5),
+    "m": st.integers(1, 4),
+})
+
+
+def config_of(c, steps=12):
+    sparse = c["inputs"] == "sparse"
+    lr, l1 = OPTIMIZERS[c["optimizer"]]
+    return ip.Config(n_features=c["n"], n_hidden=c["m"], steps=steps, optimizer=c["optimizer"],
+                     lr=lr, l1=l1, weight_decay=0.05, noise=c["noise"], noise_std=0.1,
+                     dtype="float64", inputs=c["inputs"], feature_prob=0.4 if sparse else 1.0,
+                     batch_size=6 if sparse else 1024,
+                     correlation=c["correlation"] if sparse else "none",
+                     importance=c["importance"], bias=c["bias"], tied=c["tied"],
+                     noise_scope=c["noise_scope"])
+
+
+def naive_run(cfg, run, s):
+    seed = [int(run.seeds[s])]
+    return naive.train_minibatch(
+        run.W0[s], None if cfg.tied else run.W_dec0[s], cfg.steps, cfg.optimizer, cfg.lr, cfg.l1,
+        cfg.weight_decay, inputs=cfg.inputs, p=cfg.feature_prob, B=cfg.batch_size,
+        importance=cfg.importance, correlation=cfg.correlation, bias=cfg.bias, tied=cfg.tied,
+        noise_kind=cfg.noise, sigma=cfg.noise_std, noise_scope=cfg.noise_scope,
+        key=noise_keys(seed)[0], in_key=input_keys(seed)[0])
+
+
+@settings(deadline=None, max_examples=40)
+@given(combos)
+def test_trajectory_matches_naive_over_option_combinations(c):
+    cfg = config_of(c)
+    run = ip.train(cfg, seeds=[2, 9], progress=False, chunk_steps=5)
+    for s in range(2):
+        W, D, b = naive_run(cfg, run, s)
+        assert np.abs(run.W[s] - W).max() <= 1e-10
+        if not cfg.tied:
+            assert np.abs(run.W_dec[s] - D).max() <= 1e-10
+        else:
+            assert run.W_dec is None
+        if cfg.bias:
+            assert np.abs(run.b[s] - b).max() <= 1e-10
+        else:
+            assert run.b is None
+
+
+def test_longer_sparse_trajectory_matches_naive():
+    cfg = ip.Config(n_features=6, n_hidden=3, steps=150, optimizer="adamw", lr=1e-2, l1=1e-3,
+                    dtype="float64", inputs="sparse", feature_prob=0.3, batch_size=8,
+                    importance=0.8, bias=True, tied=False, noise="gaussian", noise_std=0.05,
+                    noise_scope="example")
+    run = ip.train(cfg, seeds=[4], progress=False, chunk_steps=37)
+    W, D, b = naive_run(cfg, run, 0)
+    assert np.abs(run.W[0] - W).max() <= 1e-10
+    assert np.abs(run.W_dec[0] - D).max() <= 1e-10
+    assert np.abs(run.b[0] - b).max() <= 1e-10
+
+
+def test_minibatch_kernel_on_the_default_model_matches_the_one_hot_kernel(monkeypatch):
+    """The general kernel with X = I, tied, no bias, r = 1 is the paper's model: same trajectory
+    as the fast one-hot kernel to rounding (different summation order)."""
+    cfg = ip.Config(n_features=5, n_hidden=4, steps=200, lr=1e-2, l1=1e-2, noise="bernoulli",
+                    noise_std=0.1, dtype="float64")
+    fast = ip.train(cfg, seeds=3, progress=False)
+    monkeypatch.setattr(ip.Config, "is_default_model", property(lambda self: False))
+    general = ip.train(cfg, seeds=3, progress=False)
+    assert np.abs(fast.W - general.W).max() <= 1e-10
+    np.testing.assert_allclose(general.history["loss"], fast.history["loss"], rtol=1e-10)
+
+
+def test_default_config_takes_the_unchanged_one_hot_path():
+    """Defaults keep today's model: the state is the one-hot _CpuState and the result is bit for
+    bit the one of a direct call of the one-hot chunk kernel."""
+    train_mod = importlib.import_module("incipoly.train")
+    from incipoly.kernels import cpu
+    cfg = ip.Config(n_features=4, n_hidden=6, steps=30, noise="bernoulli", noise_std=0.1)
+    assert cfg.is_default_model and type(train_mod._state("cpu", cfg, np.zeros((1, 4, 6), "f4"),
+                                                          noise_keys([0]))) is train_mod._CpuState
+    run = ip.train(cfg, seeds=[0, 1], progress=False)
+    W = run.W0.copy()
+    M, V = np.zeros_like(W), np.zeros_like(W)
+    hp = cpu.make_hyperparameters(cfg, 0.9, 0.999, 1e-8)
+    cpu.train_chunk(W, M, V, noise_keys([0, 1]), 0, 30, 0, 1, False, hp, np.full(2, -1))
+    assert W.tobytes() == run.W.tobytes()
+    assert run.W_dec is None and run.b is None
+
+
+SPARSE = ip.Config(n_features=6, n_hidden=3, steps=40, optimizer="adamw", lr=1e-2, l1=1e-3,
+                   inputs="sparse", feature_prob=0.3, batch_size=16, importance=0.9, bias=True,
+                   tied=False, noise="gaussian", noise_std=0.05, noise_scope="example")
+
+
+def test_deterministic_across_chunking_threads_and_seed_subsets():
+    full = ip.train(SPARSE, seeds=[0, 1, 2, 3], progress=False)
+    chunked = ip.train(SPARSE, seeds=[0, 1, 2, 3], progress=False, chunk_steps=7)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        serial = ip.train(SPARSE, seeds=[0, 1, 2, 3], progress=False)
+    finally:
+        numba.set_num_threads(before)
+    subset = ip.train(SPARSE, seeds=[2, 0], progress=False)
+    for other in (chunked, serial):
+        for name in ("W", "W_dec", "b"):
+            assert getattr(other, name).tobytes() == getattr(full, name).tobytes()
+    for name in ("W", "W_dec", "b"):
+        assert getattr(subset, name)[0].tobytes() == getattr(full, name)[2].tobytes()
+        assert getattr(subset, name)[1].tobytes() == getattr(full, name)[0].tobytes()
+
+
+def test_history_loss_is_the_evaluation_batch_loss():
+    cfg = SPARSE.replace(dtype="float64", noise="none")
+    run = ip.train(cfg, seeds=[5], record=4, snapshots=True, progress=False)
+    from incipoly.kernels.noise import mix64
+    with np.errstate(over="ignore"):
+        key = mix64(input_keys([5])[0] ^ sparse_cpu.EVAL_SALT)
+    X = naive.sparse_batch(int(key), 0, cfg.batch_size, 6, cfg.feature_prob)
+    rho = 0.9 ** np.arange(6) / cfg.batch_size
+    loss, *_ = naive.minibatch_loss_and_grads(run.W[0], run.W_dec[0], run.b[0], X,
+                                              np.zeros((1, 3)), rho, cfg.l1)
+    assert run.history["loss"][-1, 0] == pytest.approx(loss, rel=1e-12)
+    assert run.history["loss"][-1, 0] < run.history["loss"][0, 0]
+
+
+def test_sparse_run_saves_and_loads(tmp_path):
+    run = ip.train(SPARSE, seeds=2, progress=False)
+    back = ip.load(run.save(tmp_path / "r"))
+    assert back.config == SPARSE
+    for name in ("W", "W0", "W_dec", "W_dec0", "b"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(run, name))
+
+
+def test_sweep_keeps_decoder_and_bias(tmp_path):
+    st_ = ip.sweep(SPARSE, seeds=3, store=tmp_path / "s", chunk_seeds=2, keep_weights=True,
+                   record=3, progress=False)
+    res = st_.result(0)
+    run = ip.train(SPARSE, seeds=3, progress=False)
+    for name in ("W", "W_dec", "b"):
+        np.testing.assert_array_equal(res[name], getattr(run, name))
+
+
+def test_float32_sparse_tracks_float64():
+    cfg = SPARSE.replace(optimizer="sgd", lr=0.05, l1=0.0)
+    W64 = ip.train(cfg.replace(dtype="float64"), seeds=2, progress=False)
+    W32 = ip.train(cfg.replace(dtype="float32"), seeds=2, progress=False)
+    assert W32.W.dtype == np.float32 and W32.W_dec.dtype == np.float32
+    assert np.abs(W32.W - W64.W).max() < 1e-4
+
+
+def test_sparse_divergence_names_seed_and_step():
+    cfg = SPARSE.replace(optimizer="sgd", lr=1e4, noise="none", tied=True)
+    with pytest.raises(ip.DivergenceError, match=r"seed 3 .*step \d+"):
+        ip.train(cfg, seeds=[3], progress=False)

@@ -1,0 +1,57 @@
+"""The minibatch model's CUDA backend against the CPU backend, run in numba-cuda's simulator (in a
+subprocess: the simulator has to be chosen before ``numba.cuda`` is imported)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import incipoly as ip
+
+import sparse_cuda_sim_check as check
+
+CHECK = Path(__file__).with_name("sparse_cuda_sim_check.py")
+CASES = check.cases()
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sparse_cudasim") / "sim.npz"
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run([sys.executable, str(CHECK), str(out)], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    with np.load(out) as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.mark.parametrize("name,fields", CASES, ids=[c[0] for c in CASES])
+def test_cuda_matches_cpu(name, fields, sim):
+    cfg = check.config(fields)
+    ref, message = check.run(cfg, "cpu")
+    assert str(sim[f"{name}/divergence"]) == message
+    if message:
+        assert "diverged" in message
+        return
+    for key, want in ref.items():
+        got = sim[f"{name}/{key}"]
+        assert got.dtype == want.dtype and got.shape == want.shape
+        err = np.abs(got.astype(np.float64) - want).max()
+        bound = (1e-10 if cfg.dtype == "float64" else 1e-5) * max(1.0, np.abs(want).max())
+        assert err <= bound, f"{key}: max |cuda − cpu| = {err:.3g} > {bound:.3g}"
+    assert set(ref) == {k.split("/", 1)[1] for k in sim if k.startswith(name + "/")} - {"divergence"}
+
+
+def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
+    from numba import cuda
+
+    from incipoly.kernels import cuda as kc
+    cfg = check.config(CASES[0][1])
+    monkeypatch.setattr(cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r'no usable NVIDIA GPU.*pip install "incipoly\[cuda\]"'):
+        ip.train(cfg, seeds=1, backend="cuda", progress=False)
+    monkeypatch.setattr(kc, "cuda", None)
+    with pytest.raises(ImportError, match=r'needs numba-cuda.*pip install "incipoly\[cuda\]"'):
+        ip.train(cfg, seeds=1, backend="cuda", progress=False)
