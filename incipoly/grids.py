@@ -107,7 +107,7 @@ def summary_rows(st) -> list:
     rows = []
     for c, cfg in enumerate(st.configs):
         res = st.result(c)
-        row = {"config": c, **cfg.to_dict(), "seeds": len(res.get("seed", ()))}
+        row = {"config": c, **dataclasses.asdict(cfg), "seeds": len(res.get("seed", ()))}
         for key in SUMMARY_FIELDS:
             mean, se = mean_se(res[key]) if res else (np.nan, np.nan)
             row[f"{key}_mean"], row[f"{key}_se"] = float(mean), float(se)

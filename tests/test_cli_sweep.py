@@ -5,8 +5,9 @@ import json
 import pytest
 
 import incipoly as ip
-from incipoly.cli import main
 from incipoly.grids import read_grid
+
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 GRID_TOML = """
 n_features = 3
@@ -18,15 +19,6 @@ l1 = 0.001
 """
 CONFIGS = [ip.Config(n_features=3, n_hidden=m, steps=200, optimizer="sgd", lr=lr, l1=1e-3)
            for m in (5, 8) for lr in (0.02, 0.05)]
-
-
-def run_cli(argv, capsys):
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def test_grid_expands_to_the_cartesian_product_in_field_order(tmp_path):

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import incipoly as ip
-from incipoly.cli import main
 
-distributed = pytest.importorskip("distributed")       # the [dask] extra; installed by CI
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+
+import distributed  # noqa: E402  (the [dask] extra, which the test command installs)
 
 GRID = [ip.Config(n_features=3, n_hidden=5, steps=400, lr=1e-2),
         ip.Config(n_features=4, n_hidden=6, steps=400, optimizer="sgd", lr=0.05,
@@ -130,15 +131,6 @@ def test_import_incipoly_does_not_import_dask():
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def run_cli(argv, capsys):
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def test_cli_sweep_on_scheduler_address_equals_library(tmp_path, capsys, client):

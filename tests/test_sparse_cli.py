@@ -3,18 +3,11 @@ import numpy as np
 import pytest
 
 import incipoly as ip
-from incipoly.cli import build_parser, config_from_args, main
+from incipoly.cli import build_parser, config_from_args
+
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 TINY = ["--n-features", "6", "--n-hidden", "3", "--steps", "20", "--no-progress", "--seeds", "2"]
-
-
-def run_cli(argv, capsys):
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def test_sparse_flags_build_the_config():

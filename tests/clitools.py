@@ -1,0 +1,12 @@
+"""Running the console script in process, for the CLI tests."""
+from incipoly.cli import main
+
+
+def run_cli(argv, capsys):
+    """``main(argv)`` → (exit status, stdout, stderr); argparse's SystemExit gives the status."""
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
