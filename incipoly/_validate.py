@@ -116,14 +116,14 @@ def check_real_array(name, value, ndims=None, finite=True, shapes=None) -> np.nd
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError, OverflowError):
-        raise WrongTypeError(f"{name} must be a real numeric array; got {shown(value)}") from None
+        raise WrongTypeError(f"{name} must be a real array (integers or floats); got "
+                             f"{shown(value)}") from None
     if arr.dtype.kind not in "iuf":
-        raise WrongTypeError(f"{name} must be a real numeric array (integers or floats); got "
-                             f"dtype {arr.dtype}")
-    if ndims is not None and arr.ndim not in ndims:
-        raise ValueError(f"{name} must have shape {shapes or ndims}; got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must be non-empty; got shape {arr.shape}")
+        raise WrongTypeError(f"{name} must be a real array (integers or floats); got dtype "
+                             f"{arr.dtype}")
+    if (ndims is not None and arr.ndim not in ndims) or arr.size == 0:
+        shape = f" of shape {shapes or ndims}" if ndims is not None else ""
+        raise ValueError(f"{name} must be a non-empty array{shape}; got shape {arr.shape}")
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite; it contains NaN or inf")
     return arr

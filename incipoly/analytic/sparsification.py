@@ -135,18 +135,12 @@ def _source(m, w0, seed):
     return _sampled_sums(int(m), int(seed)) + (False,)
 
 
-def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
-    """Integrate the reduced flow in ``u = log S = log ‖w‖²`` and ``θ = λB`` (LSODA, analytic Jacobian).
+def _system(sums, l1):
+    """``(parts, rhs, jac)`` of the reduced flow in ``u = log S = log ‖w‖²`` and ``θ = λB``.
 
     With ``P(θ) = Σ(|w0| − θ)₊²``, ``L(θ) = Σ(|w0| − θ)₊``, ``A = e^(u/2)/√P`` and ``r = L/√P``:
 
     ``u' = −8 expm1(u) − 2λ e^(−u/2) r(θ)``,  ``θ' = λ e^(−u/2) √P(θ)``.
-
-    ``u`` stays ``O(λ)`` near the slow manifold ``S = 1``, so ``1 − S`` keeps full precision (``A``
-    itself would not). Stops when ``S < e^-60`` (every coordinate is then within ``1e-13`` of 0 and
-    reaches it in ``O(1e-13/λ)``: extinction, possible only for large λ) or when ``θ = stop_at``.
-    Explicit ``w0`` gives a right-hand side with a kink at every death; Radau steps over those far
-    more cheaply than LSODA, which is faster on the smooth profile.
     """
     def parts(theta):
         count, lin, sq = sums(theta)
@@ -163,6 +157,20 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
         decay = l1 * math.exp(-0.5 * y[0])
         dr = (lin * lin - count * sq) / (sq * root) if root > 0 else 0.0
         return [[-8.0 * math.exp(y[0]) + decay * r, -2.0 * decay * dr], [-0.5 * decay * root, -decay * r]]
+
+    return parts, rhs, jac
+
+
+def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
+    """Integrate the reduced flow of :func:`_system` (LSODA or Radau, analytic Jacobian).
+
+    ``u`` stays ``O(λ)`` near the slow manifold ``S = 1``, so ``1 − S`` keeps full precision (``A``
+    itself would not). Stops when ``S < e^-60`` (every coordinate is then within ``1e-13`` of 0 and
+    reaches it in ``O(1e-13/λ)``: extinction, possible only for large λ) or when ``θ = stop_at``.
+    Explicit ``w0`` gives a right-hand side with a kink at every death; Radau steps over those far
+    more cheaply than LSODA, which is faster on the smooth profile.
+    """
+    parts, rhs, jac = _system(sums, l1)
 
     def extinct(_, y):
         return y[0] - _EXTINCT
@@ -183,6 +191,33 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     if not sol.success:
         raise RuntimeError(f"sparsification ODE failed: {sol.message}")
     return sol
+
+
+#: Times up to this (divided by the initial rate when that exceeds 1) are one explicit Euler step
+#: from t = 0: the state moves by at most this much, the second-order term is below rounding, and
+#: solve_ivp cannot step across such intervals.
+_TINY_TIME = 1e-9
+
+
+def _solve_at(sums, smooth, l1, times):
+    """``(log ‖w‖², θ)`` at the non-decreasing ``times`` (``θ`` frozen after extinction)."""
+    _, rhs, _ = _system(sums, l1)
+    y0 = np.array([math.log(sums(0.0)[2]), 0.0])
+    unique, inverse = np.unique(times, return_inverse=True)
+    log_norm, theta = np.empty(unique.size), np.empty(unique.size)
+    slope = np.asarray(rhs(0.0, y0))
+    tiny = unique * max(1.0, float(np.abs(slope).max())) <= _TINY_TIME
+    log_norm[tiny], theta[tiny] = (y0[:, None] + slope[:, None] * unique[tiny]).reshape(2, -1)
+    later = unique[~tiny]
+    if later.size:
+        sol = _flow(sums, smooth, l1, later[-1], t_eval=later)
+        k = len(sol.t)
+        if k:
+            log_norm[tiny.sum():][:k], theta[tiny.sum():][:k] = np.reshape(sol.y, (2, k))
+        if k < later.size:                     # extinct: w ≡ 0 from then on
+            log_norm[tiny.sum() + k:] = -np.inf
+            theta[tiny.sum() + k:] = sol.y_events[0][0][1]
+    return log_norm[inverse], theta[inverse]
 
 
 _EXTINCT = -60.0
@@ -207,7 +242,8 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     Parameters
     ----------
     t : float or 1-D array
-        Times ``>= 0``, non-decreasing.
+        Times ``>= 0``, non-decreasing (repeats allowed). Times up to 1e-9 are one Euler step
+        from ``t = 0`` (exact to rounding there).
     l1 : float
         λ ``>= 0``.
     m : int, optional
@@ -236,16 +272,12 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     count, l1_norm, scale, theta = (np.zeros_like(times) for _ in range(4))
     if sums(0.0)[0] == 0:
         return Sparsification(times, count, l1_norm, scale, theta)
-    if times[-1] == 0.0:
-        log_norm, solved = np.full(times.size, math.log(sums(0.0)[2])), np.zeros(times.size)
-    else:
-        sol = _flow(sums, smooth, l1, times[-1], t_eval=times)
-        log_norm, solved = sol.y
-        if sol.t.size < times.size:                     # extinct: w ≡ 0 from then on
-            theta[sol.t.size:] = sol.y_events[0][0][1]
+    log_norm, solved = _solve_at(sums, smooth, l1, times)
     for j, (u, th) in enumerate(zip(log_norm, solved)):
-        count[j], lin, sq = sums(th)
         theta[j] = th
+        if u == -np.inf:                                # extinct
+            continue
+        count[j], lin, sq = sums(th)
         scale[j] = math.exp(0.5 * u) / math.sqrt(sq) if sq > 0 else 0.0
         l1_norm[j] = scale[j] * lin
     return Sparsification(times, count, l1_norm, scale, theta)
