@@ -389,7 +389,7 @@ def write_csv(path, table) -> Path:
     return path
 
 
-def reproduce(name, out, scale="small", resume=False, progress=True, widths=None):
+def reproduce(name, out, scale="small", resume=False, progress=True, widths=None, plot=None):
     """Run experiment ``name`` into ``out/name``: ``store/``, one CSV per table and ``name.png``.
 
     Parameters
@@ -405,13 +405,21 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
         Show the sweep's progress bar on stderr.
     widths : sequence of int, optional
         For collisions and curves: the widths m to train instead of the scale's list.
+    plot : bool, optional
+        Draw ``name.png``: ``None`` (default) when matplotlib is installed, ``True`` always
+        (ImportError without matplotlib, before any training), ``False`` never.
 
     Returns
     -------
     (Result, list of Path)
-        The experiment's data and the files written (CSVs, then the PNG).
+        The experiment's data and the files written (CSVs, then the PNG if drawn).
     """
-    from . import plot
+    from . import plot as plotting
+
+    if plot is None:
+        plot = plotting.has_matplotlib()
+    elif plot:
+        plotting.require_matplotlib()
 
     if name not in EXPERIMENTS:
         raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}; got {name!r}")
@@ -422,7 +430,8 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
     result = EXPERIMENTS[name](directory / "store", scale=scale, resume=resume, progress=progress,
                                **extra)
     paths = [write_csv(directory / f"{table}.csv", cols) for table, cols in result.tables.items()]
-    paths.append(plot.figure(result, directory / f"{name}.png"))
+    if plot:
+        paths.append(plotting.figure(result, directory / f"{name}.png"))
     return result, paths
 
 
