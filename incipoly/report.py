@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+#: Label every row and column of the weight heatmap up to this many (more would overlap).
+MAX_TICK_LABELS = 40
+
 #: Config fields shown in the one-line description of a run.
 ESSENTIALS = ("n_features", "n_hidden", "steps", "optimizer", "lr", "l1", "noise", "noise_std")
 
@@ -129,11 +132,15 @@ def _weights_panel(fig, ax, W, seed):
     image = ax.imshow(W[np.ix_(features, neurons)], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                       aspect="auto", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="final weight $W_{ik}$")
-    if poly:
-        ax.plot(np.arange(poly), np.full(poly, -0.9), "v", color="k", ms=6, clip_on=False)
+    if poly:                        # ▼ just above the axes over each polysemantic column
+        ax.plot(np.arange(poly), np.full(poly, 1.02), "v", color="k", ms=6, clip_on=False,
+                transform=ax.get_xaxis_transform())
         ax.axvline(poly - 0.5, color="k", lw=0.8, ls="--")
-    ax.set(xlabel="neurons (polysemantic first, ▼)", ylabel="features",
-           title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}")
+    for axis, order in ((ax.xaxis, neurons), (ax.yaxis, features)):
+        if order.size <= MAX_TICK_LABELS:        # label rows and columns with their real indices
+            axis.set_ticks(np.arange(order.size), [str(k) for k in order], fontsize="x-small")
+    ax.set(xlabel="neuron (polysemantic first, ▼)", ylabel="feature",
+           title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}\n")
 
 
 __all__ = ["describe", "describe_html", "run_figure", "neuron_order", "format_seeds"]
