@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -135,6 +136,10 @@ def _source(m, w0, seed):
     return _sampled_sums(int(m), int(seed)) + (False,)
 
 
+#: Exponents are clamped to ±this: only rejected trial steps of the solver overshoot that far.
+_EXP_MAX = 700.0
+
+
 def _system(sums, l1):
     """``(parts, rhs, jac)`` of the reduced flow in ``u = log S = log ‖w‖²`` and ``θ = λB``.
 
@@ -148,15 +153,18 @@ def _system(sums, l1):
         return count, lin, sq, root, (lin / root if root > 0 else 0.0)
 
     def rhs(_, y):
+        u = min(max(y[0], -_EXP_MAX), _EXP_MAX)
         _, _, _, root, r = parts(y[1])
-        decay = l1 * math.exp(-0.5 * y[0])
-        return [-8.0 * math.expm1(y[0]) - 2.0 * decay * r, decay * root]
+        decay = l1 * math.exp(-0.5 * u)
+        return [-8.0 * math.expm1(u) - 2.0 * decay * r, decay * root]
 
     def jac(_, y):
+        u = min(max(y[0], -_EXP_MAX), _EXP_MAX)
         count, lin, sq, root, r = parts(y[1])
-        decay = l1 * math.exp(-0.5 * y[0])
-        dr = (lin * lin - count * sq) / (sq * root) if root > 0 else 0.0
-        return [[-8.0 * math.exp(y[0]) + decay * r, -2.0 * decay * dr], [-0.5 * decay * root, -decay * r]]
+        decay = l1 * math.exp(-0.5 * u)
+        denominator = sq * root
+        dr = (lin * lin - count * sq) / denominator if denominator > 0 else 0.0
+        return [[-8.0 * math.exp(u) + decay * r, -2.0 * decay * dr], [-0.5 * decay * root, -decay * r]]
 
     return parts, rhs, jac
 
@@ -171,6 +179,11 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     more cheaply than LSODA, which is faster on the smooth profile.
     """
     parts, rhs, jac = _system(sums, l1)
+    # Integrate in s = c·t with c = max(1, λ): for large λ the whole flow happens within t ~ 1/λ,
+    # which solve_ivp cannot step through in units of t (λ = 1e300 would never return).
+    c = max(1.0, l1)
+    if c > 1.0:
+        rhs, jac = _scaled(rhs, jac, c)
 
     def extinct(_, y):
         return y[0] - _EXTINCT
@@ -186,11 +199,43 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     count0, _, sq0, _, _ = parts(0.0)
     method, rtol = ("LSODA", 1e-10) if smooth else ("Radau", 1e-8)
     atol = rtol * 1e-3 * np.array([1.0, math.sqrt(sq0 / count0)])   # θ in units of rms |w0|
-    sol = solve_ivp(rhs, (0.0, t_end), [math.log(sq0), 0.0], method=method, jac=jac, t_eval=t_eval,
-                    events=events, rtol=rtol, atol=atol)
+    s_eval = None if t_eval is None else np.asarray(t_eval) * c
+    with warnings.catch_warnings():     # a failed LSODA attempt warns, then Radau takes over
+        warnings.simplefilter("ignore", UserWarning)
+        sol = solve_ivp(rhs, (0.0, t_end * c), [math.log(sq0), 0.0], method=method, jac=jac,
+                        t_eval=s_eval, events=events, rtol=rtol, atol=atol)
+    if not sol.success and method == "LSODA":       # LSODA gives up on some extreme horizons
+        sol = solve_ivp(rhs, (0.0, t_end * c), [math.log(sq0), 0.0], method="Radau", jac=jac,
+                        t_eval=s_eval, events=events, rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"sparsification ODE failed: {sol.message}")
+    if c > 1.0:
+        sol.t = np.asarray(sol.t) / c
+        sol.t_events = [np.asarray(e) / c for e in sol.t_events]
     return sol
+
+
+def _scaled(rhs, jac, c):
+    """``rhs/c`` and ``jac/c``: the flow in the time variable ``s = c·t``."""
+    def rhs_s(s, y):
+        du, dtheta = rhs(s, y)
+        return [du / c, dtheta / c]
+
+    def jac_s(s, y):
+        return [[v / c for v in row] for row in jac(s, y)]
+
+    return rhs_s, jac_s
+
+
+#: Largest scaled time ``t·max(1, λ)`` accepted (the solver integrates in that variable).
+_MAX_S = 1e300
+
+
+def _check_horizon(name, t, l1):
+    """ValueError unless ``t·max(1, λ) <= 1e300`` (the scaled time must stay finite)."""
+    if t > _MAX_S / max(1.0, l1):
+        raise ValueError(f"{name} must satisfy {name}·max(1, l1) <= {_MAX_S:g}; got {name}={t!r} "
+                         f"with l1={l1!r}")
 
 
 #: Times up to this (divided by the initial rate when that exceeds 1) are one explicit Euler step
@@ -199,14 +244,23 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
 _TINY_TIME = 1e-9
 
 
+def _initial_rate(sums, l1):
+    """``(u'(0), θ'(0))`` of the reduced flow."""
+    return np.asarray(_system(sums, l1)[1](0.0, [math.log(sums(0.0)[2]), 0.0]))
+
+
+def _is_tiny(t, slope):
+    """Times too short to integrate: the state moves by at most ``_TINY_TIME`` (see there)."""
+    return np.asarray(t) * max(1.0, float(np.abs(slope).max())) <= _TINY_TIME
+
+
 def _solve_at(sums, smooth, l1, times):
     """``(log ‖w‖², θ)`` at the non-decreasing ``times`` (``θ`` frozen after extinction)."""
-    _, rhs, _ = _system(sums, l1)
     y0 = np.array([math.log(sums(0.0)[2]), 0.0])
     unique, inverse = np.unique(times, return_inverse=True)
     log_norm, theta = np.empty(unique.size), np.empty(unique.size)
-    slope = np.asarray(rhs(0.0, y0))
-    tiny = unique * max(1.0, float(np.abs(slope).max())) <= _TINY_TIME
+    slope = _initial_rate(sums, l1)
+    tiny = _is_tiny(unique, slope)
     log_norm[tiny], theta[tiny] = (y0[:, None] + slope[:, None] * unique[tiny]).reshape(2, -1)
     later = unique[~tiny]
     if later.size:
@@ -242,8 +296,8 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     Parameters
     ----------
     t : float or 1-D array
-        Times ``>= 0``, non-decreasing (repeats allowed). Times up to 1e-9 are one Euler step
-        from ``t = 0`` (exact to rounding there).
+        Times ``>= 0``, non-decreasing (repeats allowed), with ``t·max(1, λ) <= 1e300``. Times
+        up to 1e-9 are one Euler step from ``t = 0`` (exact to rounding there).
     l1 : float
         λ ``>= 0``.
     m : int, optional
@@ -269,6 +323,7 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     if (times is None or times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0)
             or np.any(np.diff(times) < 0)):
         raise ValueError(f"t must be a finite, non-decreasing 1-D array of times >= 0; got {t!r}")
+    _check_horizon("t", float(times[-1]) if times.size else 0.0, l1)
     count, l1_norm, scale, theta = (np.zeros_like(times) for _ in range(4))
     if sums(0.0)[0] == 0:
         return Sparsification(times, count, l1_norm, scale, theta)
@@ -298,7 +353,8 @@ def monosemantic_time(l1, *, m=None, w0=None, seed=None, t_max=None):
     m, w0, seed :
         As in :func:`sparsification_trajectory` (exactly one of ``m``, ``w0``).
     t_max : float, optional
-        Integration horizon, ``> 0``; default ``100/λ``.
+        Integration horizon, ``> 0`` with ``t_max·max(1, λ) <= 1e300``; default ``100/λ``
+        (capped there).
 
     Returns
     -------
@@ -313,7 +369,13 @@ def monosemantic_time(l1, *, m=None, w0=None, seed=None, t_max=None):
         return 0.0
     if l1 == 0.0:
         return math.inf
-    t_max = 100.0 / l1 if t_max is None else _real("t_max", t_max, 0.0, strict=True)
+    if t_max is None:
+        t_max = min(100.0 / l1, _MAX_S / max(1.0, l1))
+    t_max = _real("t_max", t_max, 0.0, strict=True)
+    _check_horizon("t_max", t_max, l1)
+    slope = _initial_rate(sums, l1)
+    if _is_tiny(t_max, slope):          # θ grows linearly at rate θ'(0) up to t_max
+        return float(last / slope[1]) if last <= slope[1] * t_max else math.inf
     hits = _flow(sums, smooth, l1, t_max, stop_at=last).t_events[1]
     return float(hits[0]) if hits.size else math.inf
 
