@@ -48,7 +48,7 @@ def _noise_setup(W, noise_std, noise):
 
 
 def _gaussian_density(g, s):
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(s > 0, np.exp(-0.5 * (g / s) ** 2) / (s * math.sqrt(2 * math.pi)), 0.0)
 
 
@@ -77,7 +77,7 @@ def expected_noisy_loss(W, noise_std, noise):
     float or ndarray, one value per instance
     """
     single, G, s, _, target, _, _ = _noise_setup(W, noise_std, noise)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         x = G / s
         cdf, pdf = ndtr(x), np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         first = np.where(s > 0, G * cdf + s * pdf, np.maximum(G, 0.0))
@@ -114,7 +114,7 @@ def kurtosis_loss_term(W, noise_std, noise):
     float or ndarray, one value per instance
     """
     single, G, s, quartic, target, kappa, sigma = _noise_setup(W, noise_std, noise)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         density = _gaussian_density(G, s)
         d1 = np.where(s > 0, -G / s ** 2 * density, 0.0)
         d2 = np.where(s > 0, (G * G / s ** 4 - 1 / s ** 2) * density, 0.0)
