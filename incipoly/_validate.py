@@ -131,7 +131,11 @@ def check_real_array(name, value, ndims=None, finite=True, shapes=None) -> np.nd
 
 def check_band(name, band) -> tuple[float, float]:
     """``(low, high)`` with ``0 <= low <= high``, both finite numbers."""
-    if isinstance(band, (str, bytes)) or not hasattr(band, "__len__") or len(band) != 2:
+    try:
+        pair = not isinstance(band, (str, bytes)) and len(band) == 2
+    except TypeError:                   # no len(): a number, a 0-d array, None ...
+        pair = False
+    if not pair:
         raise WrongTypeError(f"{name} must be a pair (low, high) of numbers; got {shown(band)}")
     lo = check_real(f"{name}[0] (low)", band[0])
     hi = check_real(f"{name}[1] (high)", band[1])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 import tempfile
@@ -147,7 +148,11 @@ def format_run(run) -> str:
     lines = [f"config: {cfg}", f"seeds: {format_seeds(run.seeds)}",
              f"{'':{width}}  {'mean':>10}    {'SE':>9}"]
     for label, key in SUMMARY_ROWS:
-        mean, se = (float(v) for v in mean_se(summary[key]))
+        values = np.asarray(summary[key], np.float64)
+        if np.isfinite(values).all():
+            mean, se = (float(v) for v in mean_se(values))
+        else:       # a run saved before divergence was detected (old files): show, don't fail
+            mean, se = float(values.mean()), math.nan
         se_text = "n/a" if np.isnan(se) else f"{se:.3g}"
         lines.append(f"{label:{width}}  {mean:>10.4g} ± {se_text:>9}")
     return "\n".join(lines)

@@ -46,9 +46,12 @@ def record_steps(steps: int, record) -> np.ndarray:
         pts = np.geomspace(1, steps, record - 1)
         return np.unique(np.concatenate([[0, steps], np.round(pts)]).astype(np.int64))
     accepted = f"an integer >= 2 or a non-empty list of integer steps in [0, {steps}]"
-    if isinstance(record, (str, bytes, bool, np.bool_)) or not hasattr(record, "__iter__"):
-        raise WrongTypeError(f"record must be {accepted}; got {shown(record)}")
-    items = list(record)
+    try:
+        if isinstance(record, (str, bytes, bool, np.bool_)):
+            raise TypeError
+        items = list(record)
+    except TypeError:                   # not iterable: a float, None, a 0-d array ...
+        raise WrongTypeError(f"record must be {accepted}; got {shown(record)}") from None
     if not all(isinstance(t, numbers.Integral) and not isinstance(t, (bool, np.bool_))
                for t in items):
         raise WrongTypeError(f"record must be {accepted}; got {shown(record)}")

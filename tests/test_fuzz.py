@@ -162,6 +162,38 @@ def test_init_helpers(case, value):
     check(lambda: fn(**{**kwargs, arg: value}), arg)
 
 
+#: Values that broke entry points before (0-d arrays, unhashable lists, ints beyond float range,
+#: σ⁴ overflow ...): every one is tried on every argument, deterministically.
+BIG_INT, HUGE = 10 ** 20, 1e300
+SLOW_HORIZONS = (BIG_INT, HUGE)
+NASTY = [None, True, -3, 0, BIG_INT, 10 ** 400, float("nan"), float("inf"), 1e-300, HUGE, "",
+         "1", 1 + 2j, [], [1, 1], (0.5, 0.2), np.bool_(True), np.array(3), np.array([]),
+         np.full((2, 3), np.nan), np.ones((2, 3), complex), np.ones((2, 3), bool),
+         np.array([["a", "b"]]), np.zeros((2, 2, 2, 2)), np.full((2, 3), 1e300)]
+ALL_CASES = ([("Config", f) for f in FIELDS] + [("train", a) for a in TRAIN_ARGS]
+             + [("metrics", c) for c in METRIC_CASES] + [("analytic", c) for c in ANALYTIC_CASES]
+             + [("init", c) for c in INIT_CASES])
+
+
+def _call(kind, case, value):
+    if kind == "Config":
+        return lambda: BASE.replace(**{case: value}), case
+    if kind == "train":
+        return lambda: ip.train(BASE, **{"progress": False, case: value}), case
+    table = {"metrics": METRICS, "analytic": ANALYTIC, "init": INIT}[kind]
+    fn, kwargs = table[case[0]]
+    return lambda: fn(**{**kwargs, case[1]: value}), case[1]
+
+
+@pytest.mark.parametrize("kind, case", ALL_CASES, ids=lambda x: str(x))
+def test_every_argument_with_nasty_values(kind, case):
+    for value in NASTY:
+        if case[-1] in ("t", "t_max") and any(value is v for v in SLOW_HORIZONS):
+            continue        # valid horizons; the ODE to there is slow (known, see issue notes)
+        call, name = _call(kind, case, value)
+        check(call, name)
+
+
 # --- the command line, in process ---------------------------------------------------------------
 
 #: Text a user might type for a flag's value: numbers of every size, words, lists, ranges.

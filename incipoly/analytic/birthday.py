@@ -6,10 +6,10 @@ polysemantic iff both of its cells are occupied: ``E = m[1 − 2(1 − 1/2m)ⁿ 
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .._validate import MAX_SEED, check_int
 from ._checks import _integers, _real, _is_real_array, _scalar_or_array
 
 
@@ -200,8 +200,7 @@ def prediction_interval(mean, var, seeds, z=2.0):
     var_arr = np.asarray(var, dtype=np.float64) if _is_real_array(var) else None
     if var_arr is None or not np.all(np.isfinite(var_arr)) or np.any(var_arr < 0):
         raise ValueError(f"var must be a finite number >= 0 or an array of them; got {var!r}")
-    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1; got {seeds!r}")
+    seeds = check_int("seeds", seeds, 1, MAX_SEED)
     z = _real("z", z, 0.0, strict=True)
     half = z * np.sqrt(var_arr / seeds)
     return _scalar_or_array(mean_arr - half), _scalar_or_array(mean_arr + half)

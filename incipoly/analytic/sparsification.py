@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from typing import NamedTuple
 
@@ -11,6 +10,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import erfc, erfcinv, erfcx
 
+from .._validate import MAX_SEED, check_int
 from ._checks import _real, _weights, _is_real_array
 
 
@@ -127,12 +127,10 @@ def _source(m, w0, seed):
         if seed is not None:
             raise ValueError(f"seed applies only with m (w0 is already explicit); got seed={seed!r}")
         return _exact_sums(_weights("w0", w0, (1,))) + (False,)
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
-        raise ValueError(f"m must be an integer >= 1; got {m!r}")
+    m = check_int("m", m, 1, MAX_SEED)
     if seed is None:
         return _profile_sums(int(m)) + (True,)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0 or None; got {seed!r}")
+    seed = check_int("seed", seed, 0, MAX_SEED)
     return _sampled_sums(int(m), int(seed)) + (False,)
 
 
@@ -207,8 +205,9 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     if not sol.success and method == "LSODA":       # LSODA gives up on some extreme horizons
         sol = solve_ivp(rhs, (0.0, t_end * c), [math.log(sq0), 0.0], method="Radau", jac=jac,
                         t_eval=s_eval, events=events, rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"sparsification ODE failed: {sol.message}")
+    if not sol.success:     # only at extreme λ or horizons: say which arguments to change
+        raise ValueError(f"l1={l1!r} with times up to t={t_end!r} is beyond what the ODE solver "
+                         f"can integrate ({sol.message}); use a smaller l1 or t")
     if c > 1.0:
         sol.t = np.asarray(sol.t) / c
         sol.t_events = [np.asarray(e) / c for e in sol.t_events]
@@ -408,8 +407,7 @@ def paper_sparsification(t, l1, m):
     if times is None or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError(f"t must be a finite time >= 0 or an array of them; got {t!r}")
     l1 = _real("l1", l1)
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
-        raise ValueError(f"m must be an integer >= 1; got {m!r}")
+    m = check_int("m", m, 1, MAX_SEED)
     inverse = 1.0 / (1.0 / math.sqrt(m) + l1 * times)
     nan = np.full_like(inverse, np.nan)
     return Sparsification(times, inverse ** 2, inverse, nan, nan)
