@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import MAX_INSTANCES, check_choice, check_int
+from .._validate import check_choice, check_int
 from ._checks import _weights
 
 
@@ -125,7 +125,7 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
     from ..config import Config
     from ..init import initial_weights, normalize_seeds
 
-    n, m = check_int("n", n, 1, MAX_INSTANCES), check_int("m", m, 1, MAX_INSTANCES)
+    n, m = check_int("n", n, 1), check_int("m", m, 1)
     seed_list = normalize_seeds(seeds)
     if seed_list.size < 2:
         raise ValueError(f"seeds must give at least 2 seeds for a standard error; got {seeds!r}")

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import erfc, erfcinv, erfcx
 
-from .._validate import MAX_SEED, check_int
+from .._validate import MAX_SEED, check_int, shown
 from ._checks import _real, _weights, _is_real_array
 
 
@@ -117,6 +117,18 @@ def _sampled_sums(m, seed):
 
 _EXACT_TOP = 4096
 
+#: Largest m: the formulas take √m and 1/m in floating point.
+_MAX_M = 10 ** 300
+
+
+def _check_m(m):
+    """``m`` as an int in ``[1, 1e300]`` (ValueError / TypeError naming ``m`` otherwise)."""
+    m = check_int("m", m, 1)
+    if m > _MAX_M:
+        raise ValueError(f"m must be an integer >= 1 and <= 1e300 (√m must be a float); "
+                         f"got {shown(m)}")
+    return m
+
 
 def _source(m, w0, seed):
     """``(sums, θ at which one survivor is left, smooth)`` for the chosen initial weights."""
@@ -127,7 +139,7 @@ def _source(m, w0, seed):
         if seed is not None:
             raise ValueError(f"seed applies only with m (w0 is already explicit); got seed={seed!r}")
         return _exact_sums(_weights("w0", w0, (1,))) + (False,)
-    m = check_int("m", m, 1, MAX_SEED)
+    m = _check_m(m)
     if seed is None:
         return _profile_sums(int(m)) + (True,)
     seed = check_int("seed", seed, 0, MAX_SEED)
@@ -407,7 +419,7 @@ def paper_sparsification(t, l1, m):
     if times is None or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError(f"t must be a finite time >= 0 or an array of them; got {t!r}")
     l1 = _real("l1", l1)
-    m = check_int("m", m, 1, MAX_SEED)
+    m = _check_m(m)
     inverse = 1.0 / (1.0 / math.sqrt(m) + l1 * times)
     nan = np.full_like(inverse, np.nan)
     return Sparsification(times, inverse ** 2, inverse, nan, nan)
