@@ -19,7 +19,7 @@ def warmup(dtypes=("float32", "float64")):
         for optimizer in ("adamw", "sgd", "gd-prox"):
             for noise in ("none", "bernoulli"):
                 cfg = Config(n_features=2, n_hidden=2, steps=1, optimizer=optimizer, noise=noise,
-                             noise_std=0.1, dtype=dtype)
+                             noise_std=0.1 if noise != "none" else 0.0, dtype=dtype)
                 train(cfg, seeds=1, record=2, progress=False)
         # the minibatch kernels (sparse inputs, bias, untied, …): options are runtime flags,
         # so one model per dtype compiles them all.

@@ -2,16 +2,23 @@
 
 Each subcommand is one ``_add_<name>(subparsers)`` function that declares its flags and sets
 ``func`` to the function that runs it; :data:`COMMANDS` lists them. Handlers return an exit status.
-A ``ValueError`` raised by a handler (bad config, seeds, record, ...) is a usage error: its message
-is printed as ``incipoly: error: <message>`` and the exit status is 2, as for argparse's own errors.
+:func:`main` turns every failure into one line on stderr, never a traceback:
+
+* a ``ValueError`` (bad config, seeds, record, ``--out``, ...; wrong types are ``WrongTypeError``,
+  also a ``ValueError``) is a usage error: ``incipoly: error: <message>``, exit status 2, as for
+  argparse's own errors;
+* a runtime failure (``DivergenceError``, ``MemoryError``, ``OSError``) exits with status 1;
+* Ctrl-C says what was saved and how to continue, exit status 130.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import dataclasses
+import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,14 +29,18 @@ from .compare import OPTIMIZER_DEFAULTS
 from .config import (CORRELATIONS, DEFAULT_WEIGHT_DECAY, DTYPES, INITS, INPUTS, NOISE_SCOPES,
                      NOISES, OPTIMIZERS, Config)
 from .experiments import EXPERIMENTS, SCALES, WIDTH_EXPERIMENTS, reproduce
+from ._validate import MAX_INSTANCES, MAX_SEED
 from .metrics import mean_se
+from .plot import INSTALL_HINT
+from .report import format_seeds
 from .train import DivergenceError, train
 
-#: Defaults of ``incipoly train``: the paper's optimiser settings on a small model (n=32, m=64)
-#: that trains 8 seeds in about a second on 2 cores.
-TRAIN_DEFAULTS = Config(n_features=32, n_hidden=64, steps=7500, optimizer="adamw", lr=1e-3,
-                        l1=1e-3, weight_decay=None, noise="none", noise_std=0.0, init="normal",
-                        dtype="float32")
+#: Defaults of ``incipoly train``: exactly ``Config()`` — the paper's AdamW settings on n=64,
+#: m=256 (8 seeds train in well under a minute on 2 cores).
+TRAIN_DEFAULTS = Config()
+
+#: Exit statuses: usage error (as argparse), runtime failure, interrupted (128 + SIGINT).
+EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -57,6 +68,9 @@ def parse_seeds(text: str) -> list[int]:
                          f"range like 0-99; got {text!r}") from None
     if lo < 0 or hi < lo:
         raise ValueError(f"seeds must be a count >= 1 or a range lo-hi with 0 <= lo <= hi; "
+                         f"got {text!r}")
+    if hi > MAX_SEED or hi - lo + 1 > MAX_INSTANCES:
+        raise ValueError(f"seeds must be at most {MAX_INSTANCES} seeds, each <= {MAX_SEED}; "
                          f"got {text!r}")
     return list(range(lo, hi + 1))
 
@@ -146,22 +160,13 @@ def add_seeds_argument(parser, default: str = "8"):
                              "0-99 (inclusive); one independent model per seed")
 
 
-def _format_seeds(seeds) -> str:
-    """``"8 (0-7)"`` for a contiguous range, else the count and the first ten seeds."""
-    seeds = [int(s) for s in seeds]
-    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{len(seeds)} ({seeds[0]}-{seeds[-1]})"
-    shown = ",".join(map(str, seeds[:10])) + (",..." if len(seeds) > 10 else "")
-    return f"{len(seeds)} ({shown})"
-
-
 #: Rows of the train table: (label, key of Run.summary()).
 SUMMARY_ROWS = (
     ("polysemantic neurons", "polysemantic"),
     ("initial same-sign collision pairs", "init_same_sign_pairs"),
     ("initial mixed-sign argmax neurons", "init_mixed_neurons"),
     ("features won by initial argmax (fraction)", "winner_is_initial_argmax"),
-    ("final loss", "final_loss"),
+    ("final loss (incl. L1 term)", "final_loss"),
 )
 
 
@@ -170,10 +175,14 @@ def format_run(run) -> str:
     summary = run.summary()
     cfg = " ".join(f"{k}={v}" for k, v in run.config.to_dict().items())
     width = max(len(label) for label, _ in SUMMARY_ROWS)
-    lines = [f"config: {cfg}", f"seeds: {_format_seeds(run.seeds)}",
+    lines = [f"config: {cfg}", f"seeds: {format_seeds(run.seeds)}",
              f"{'':{width}}  {'mean':>10}    {'SE':>9}"]
     for label, key in SUMMARY_ROWS:
-        mean, se = (float(v) for v in mean_se(summary[key]))
+        values = np.asarray(summary[key], np.float64)
+        if np.isfinite(values).all():
+            mean, se = (float(v) for v in mean_se(values))
+        else:       # a run saved before divergence was detected (old files): show, don't fail
+            mean, se = float(values.mean()), math.nan
         se_text = "n/a" if np.isnan(se) else f"{se:.3g}"
         lines.append(f"{label:{width}}  {mean:>10.4g} ± {se_text:>9}")
     return "\n".join(lines)
@@ -193,21 +202,49 @@ def _fresh_run_dir(root: Path, prefix: str) -> Path:
     raise FileExistsError(f"no free directory name {prefix}-{stamp}-* under {root}")
 
 
+def check_writable_dir(path: Path, flag: str = "--out") -> Path:
+    """Refuse (ValueError naming ``flag``) a directory that could not be written, before training.
+
+    ``path`` may not exist yet; then its nearest existing ancestor must be a writable directory.
+    Writability is probed by creating and removing a temporary file there (``os.access`` says
+    yes to root even on a read-only file system), so nothing is left behind.
+    """
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {path} exists and is not a directory")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"{flag} {path}: {probe} is not a directory, so {path} cannot be created")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{flag} {path} is not writable ({probe}: {exc.strerror or exc})") from None
+    return path
+
+
 def _add_train(subparsers):
     """``incipoly train``: every Config field, seeds, output directory, recording."""
     p = subparsers.add_parser(
         "train", formatter_class=_Formatter,
         help="train independent toy models over seeds, print a summary, save the run",
         description="Train one toy ReLU autoencoder per seed, print per-seed means ± standard "
-                    "errors,\nand save the run (config.json, arrays.npz, summary.csv).")
+                    "errors,\nand save the run (config.json, arrays.npz, summary.csv). The "
+                    "defaults are exactly those of\nincipoly.Config(). The final loss includes "
+                    "the L1 term l1·Σ|W|. Look at a saved run with\n'incipoly show DIR'.")
     add_config_arguments(p)
     g = p.add_argument_group("seeds, output and recording")
     add_seeds_argument(g)
     g.add_argument("--out", metavar="DIR", default=None,
                    help="directory to save the run in (created if needed; a run saved there "
-                        "before is replaced); default %(default)s = a new runs/train-<timestamp>")
+                        "before is replaced; checked writable before training); default "
+                        "%(default)s = a new runs/train-<timestamp>")
     g.add_argument("--record", type=int, default=64,
-                   help="number of log-spaced history points (>= 2; step 0 and the last included)")
+                   help="number of log-spaced history points (>= 2; step 0 and the last "
+                        "included; at most steps + 1 distinct steps)")
     g.add_argument("--snapshots", action="store_true",
                    help="also save the full weights at every recorded step")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
@@ -215,22 +252,57 @@ def _add_train(subparsers):
 
 
 def _run_train(args) -> int:
-    """Train, save, print the table; 1 if the run could not be saved."""
+    """Train, save, print the table."""
     config = config_from_args(args)
     seeds = parse_seeds(args.seeds)
-    out = Path(args.out) if args.out is not None else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise ValueError(f"out: {out} exists and is not a directory")
+    out = check_writable_dir(Path(args.out) if args.out is not None else Path("runs"))
+    args.interrupted = "nothing was saved (a run is saved when training ends); run the same " \
+                       "command again to start over"
     run = train(config, seeds=seeds, record=args.record, snapshots=args.snapshots,
                 progress=not args.no_progress)
-    try:
-        saved = run.save(out if out is not None else _fresh_run_dir(Path("runs"), "train"))
-    except OSError as exc:
-        print(f"incipoly: error: could not save the run: {exc}", file=sys.stderr)
-        return 1
+    saved = run.save(out if args.out is not None else _fresh_run_dir(out, "train"))
     print(format_run(run))
     print(f"wall time: {run.info['seconds']:.2f} s training")
     print(f"saved to {saved}")
+    return 0
+
+
+def _add_show(subparsers):
+    """``incipoly show RUN_DIR``: the summary table of a saved run and its figure."""
+    p = subparsers.add_parser(
+        "show", formatter_class=_Formatter,
+        help="print a saved run's summary and draw its figure (loss, m′, final weights)",
+        description="Print the summary table of a run saved by 'incipoly train' (or Run.save), "
+                    "and write one PNG:\nthe loss (incl. the L1 term) and m′ histories over "
+                    "seeds, and the final weights of one seed\nas a features × neurons heatmap "
+                    "with the polysemantic neurons first, marked ▼ (needs [plot]).")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="directory of a saved run")
+    p.add_argument("--png", metavar="FILE", default=None,
+                   help="where to write the figure; default %(default)s = RUN_DIR/run.png")
+    p.add_argument("--instance", type=int, default=0,
+                   help="which seed's weights the heatmap shows (index into the run's seeds)")
+    p.set_defaults(func=_run_show)
+
+
+def _run_show(args) -> int:
+    """Print the table; write the PNG (skipped, with a note, without matplotlib)."""
+    from .plot import has_matplotlib
+    from .store import load
+    path = Path(args.run_dir)
+    try:
+        run = load(path)
+    except Exception as exc:        # any failure to read is a bad RUN_DIR, reported in one line
+        raise ValueError(f"RUN_DIR {path} is not a readable saved run: "
+                         f"{type(exc).__name__}: {exc}") from None
+    png = Path(args.png) if args.png is not None else path / "run.png"
+    print(repr(run))
+    print(format_run(run))
+    if not has_matplotlib():
+        print(f"PNG skipped: matplotlib is not installed ({INSTALL_HINT})")
+        return 0
+    check_writable_dir(png.parent, "--png")
+    run.plot(png, instance=args.instance)
+    print(f"saved {png}")
     return 0
 
 
@@ -265,24 +337,30 @@ def _add_reproduce(subparsers):
 
 
 def _run_reproduce(args) -> int:
-    """Run the experiment(s), one summary line each; 1 if matplotlib is missing (checked first)."""
-    from .plot import require_matplotlib
-    try:
-        require_matplotlib()
-    except ImportError as exc:
-        print(f"incipoly: error: {exc}", file=sys.stderr)
-        return 1
+    """Run the experiment(s), one summary line each; the PNG only when matplotlib is installed."""
+    from .plot import has_matplotlib
     out = Path(args.out) if args.out is not None else Path("runs") / f"reproduce-{args.scale}"
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     widths = None if args.widths is None else parse_widths(args.widths)
     if widths is not None and args.experiment not in WIDTH_EXPERIMENTS:
         raise ValueError(f"--widths applies to {' and '.join(WIDTH_EXPERIMENTS)} only; "
                          f"got experiment {args.experiment!r}")
+    check_writable_dir(out)
+    plot = has_matplotlib()
+    if not plot:
+        print(f"note: matplotlib is not installed, so only the CSVs are written (PNG skipped; "
+              f"{INSTALL_HINT})", file=sys.stderr)
+    again = " ".join(["incipoly reproduce", args.experiment, "--scale", args.scale, "--out",
+                      str(out), *([] if widths is None else ["--widths", args.widths]),
+                      "--resume"])
     with dask_client(args.dask) as client:
         for name in names:
+            args.interrupted = (f"finished chunks are saved in {out / name / 'store'}; continue "
+                                f"with: {again}")
             start = time.perf_counter()
             result, _ = reproduce(name, out, scale=args.scale, resume=args.resume,
-                                  progress=not args.no_progress, widths=widths, client=client)
+                                  progress=not args.no_progress, widths=widths, plot=plot,
+                                  client=client)
             print(f"{result.summary} [{time.perf_counter() - start:.1f} s; {out / name}]",
                   flush=True)
     return 0
@@ -296,13 +374,17 @@ def _add_compare(subparsers):
         description="Train every cell of the grid n x (m = ratio*n) x optimizer x lambda over the "
                     "seeds and print,\nper cell, the simulated polysemantic count (mean ± SE) "
                     "beside n²/4m, the exact birthday law\nwith signs and the cascade model "
-                    "(evaluated on the same initial weights), with z-scores\nand the fraction of "
-                    "features whose final neuron is their initial argmax.\nThe default grid "
-                    "finishes in about a minute on 2 cores.")
+                    "(evaluated on the same initial weights), with z-scores.\n"
+                    "Columns: winner = fraction of features whose final strongest neuron is "
+                    "their initial\nargmax; in band = fraction of features whose strongest "
+                    "weight lies in [0.8, 1.2] (below 1:\nsparsification unfinished, counts "
+                    "biased low). The CSV's final_loss includes the L1 term.\nEvery flag given "
+                    "is used as given (--steps 0 trains 0 steps); at least 2 seeds.\nThe "
+                    "default grid finishes in about a minute on 2 cores.")
     p.add_argument("--n", type=int, nargs="+", default=[32], metavar="N",
                    help="numbers of features")
     p.add_argument("--ratios", type=float, nargs="+", default=[1, 2, 4, 8, 16], metavar="R",
-                   help="hidden widths as multiples of n (m = R·n)")
+                   help="hidden widths as multiples of n (m = R·n, rounded; finite, > 0)")
     p.add_argument("--optimizers", nargs="+", default=["adamw", "gd-prox"],
                    choices=list(OPTIMIZER_DEFAULTS), help="optimizers (each with its own defaults)")
     p.add_argument("--l1", type=float, nargs="+", default=None, metavar="LAMBDA",
@@ -312,8 +394,8 @@ def _add_compare(subparsers):
     p.add_argument("--steps", type=int, default=None, help="steps; default: per optimizer")
     add_seeds_argument(p, default="16")
     p.add_argument("--out", metavar="DIR", default=None,
-                   help="directory for compare.csv (and compare.png); default: a new "
-                        "runs/compare-<timestamp>")
+                   help="directory for compare.csv (and compare.png), checked writable before "
+                        "training; default: a new runs/compare-<timestamp>")
     p.add_argument("--plot", action="store_true", help="also write compare.png (needs [plot])")
     add_dask_argument(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
@@ -325,25 +407,24 @@ def _run_compare(args) -> int:
     from . import compare as cmp
     if args.plot:
         from .plot import require_matplotlib
-        try:
-            require_matplotlib()
-        except ImportError as exc:
-            print(f"incipoly: error: {exc}", file=sys.stderr)
-            return 1
+        require_matplotlib()
     cells = cmp.grid(args.n, args.ratios, args.optimizers, args.l1, args.lr, args.steps)
-    seeds = parse_seeds(args.seeds)
+    seeds = cmp.check_compare_seeds(parse_seeds(args.seeds))
+    out = check_writable_dir(Path(args.out) if args.out is not None else Path("runs"))
+    args.interrupted = "nothing was saved (compare writes its table when every cell is done)"
     start = time.perf_counter()
+    if args.out is None:
+        out = _fresh_run_dir(out, "compare")
     if args.dask is None:
         rows = cmp.compare(cells, seeds, progress=not args.no_progress)
-        out = Path(args.out) if args.out is not None else _fresh_run_dir(Path("runs"), "compare")
     else:                       # through a resumable sweep store, OUT/store, on the cluster
-        out = Path(args.out) if args.out is not None else _fresh_run_dir(Path("runs"), "compare")
         with dask_client(args.dask) as client:
             rows = cmp.compare(cells, seeds, progress=not args.no_progress, client=client,
                                store=out / "store")
     print(cmp.format_table(rows))
     print(f"wall time: {time.perf_counter() - start:.1f} s; z = (simulation − model)/SE "
-          "(cascade: paired per seed)")
+          "(cascade: paired per seed); winner = final neuron is the initial argmax; in band = "
+          "strongest weight in [0.8, 1.2]")
     print(f"saved {cmp.write_csv(rows, out / 'compare.csv')}")
     if args.plot:
         from .plot import compare_figure
@@ -439,7 +520,7 @@ def _run_sweep(args) -> int:
 
 #: Subcommands in ``--help`` order; each entry adds its parser to the subparsers action.
 COMMANDS = {"train": _add_train, "compare": _add_compare, "reproduce": _add_reproduce,
-            "sweep": _add_sweep}
+            "show": _add_show, "sweep": _add_sweep}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -457,18 +538,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    argparse errors, ``--help`` and ``--version`` raise ``SystemExit`` as usual.
+    argparse errors, ``--help`` and ``--version`` raise ``SystemExit`` as usual. Everything else
+    ends in one line on stderr: 2 for a bad value (``ValueError``, the message names the flag or
+    field), 1 for a runtime failure (divergence, memory, files, a missing optional dependency),
+    130 for Ctrl-C (with what was saved and how to continue).
     """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ValueError as exc:
-        print(f"incipoly: error: {exc}", file=sys.stderr)
-        return 2
-    except DivergenceError as exc:
-        print(f"incipoly: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc, EXIT_USAGE)
+    except (DivergenceError, ImportError) as exc:
+        return _fail(exc, EXIT_FAILURE)
+    except MemoryError as exc:
+        return _fail(f"out of memory: {exc or 'an allocation failed'}", EXIT_FAILURE)
     except BrokenPipeError:
         # stdout closed early (`incipoly train | head`): silence the flush at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return EXIT_FAILURE
+    except OSError as exc:
+        return _fail(exc, EXIT_FAILURE)
+    except KeyboardInterrupt:
+        note = getattr(args, "interrupted", "nothing was saved")
+        print(f"\nincipoly: interrupted; {note}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(message, status) -> int:
+    print(f"incipoly: error: {message}", file=sys.stderr)
+    return status

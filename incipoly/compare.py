@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from . import analytic, metrics
+from ._validate import (MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int,
+                        check_real, shown)
 from .config import Config
+from .init import normalize_seeds
 from .train import train
 
 #: Per-optimizer defaults. AdamW is the paper's configuration. gd-prox is the discretised L1
@@ -60,36 +63,72 @@ class Cell:
 
 
 def grid(n_values, ratios, optimizers=("adamw", "gd-prox"), l1_values=None, lr=None, steps=None):
-    """Cells for every ``n``, ``m = ratio·n``, optimizer and λ (λ, lr, steps default per optimizer)."""
+    """Cells for every ``n``, ``m = ratio·n``, optimizer and λ.
+
+    ``l1_values``, ``lr`` and ``steps`` default per optimizer (:data:`OPTIMIZER_DEFAULTS`) only
+    when ``None``; any given value — ``steps=0`` included — is used or refused, never replaced.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming ``n``, ``ratio``, ``optimizer``, ``l1``, ``lr`` or ``steps`` and the accepted range.
+    """
+    n_values = [check_int("n (n_features)", n, 1, MAX_INSTANCES) for n in _listed("n", n_values)]
+    ratios = [check_real("ratio", r, 0.0, strict=True) for r in _listed("ratios", ratios)]
+    optimizers = [check_choice("optimizer", o, tuple(OPTIMIZER_DEFAULTS))
+                  for o in _listed("optimizers", optimizers)]
+    if l1_values is not None:
+        l1_values = [check_real("l1", v) for v in _listed("l1", l1_values)]
+    lr = None if lr is None else check_real("lr", lr, 0.0, strict=True)
+    steps = None if steps is None else check_int("steps", steps, 0, MAX_STEPS)
     cells = []
     for opt in optimizers:
-        if opt not in OPTIMIZER_DEFAULTS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_DEFAULTS)}; got {opt!r}")
         d = OPTIMIZER_DEFAULTS[opt]
-        for l1 in l1_values or (d["l1"],):
+        for l1 in l1_values if l1_values is not None else (d["l1"],):
             for n in n_values:
-                if n < 1:
-                    raise ValueError(f"n (n_features) must be an integer >= 1; got {n!r}")
                 for r in ratios:
-                    m = int(round(r * n))
-                    if m < 1:
-                        raise ValueError(f"ratio must give m >= 1; got ratio {r!r} at n={n}")
-                    cells.append(Cell(int(n), m, opt, float(l1), float(lr or d["lr"]),
-                                      int(steps or d["steps"])))
+                    m = r * n
+                    if not 1 <= round(m) <= MAX_INSTANCES:
+                        raise ValueError(f"ratio must give m = ratio·n in [1, {MAX_INSTANCES}]; "
+                                         f"got ratio {r!r} at n={n}")
+                    cells.append(Cell(n, int(round(m)), opt, float(l1),
+                                      d["lr"] if lr is None else lr,
+                                      d["steps"] if steps is None else steps))
     for c in cells:
         c.config()          # validate every field before any training starts
     return cells
 
 
-def evaluate(cell: Cell, seeds, run=None) -> dict:
+def _listed(name, values):
+    """``values`` as a non-empty list (a string is not a list of values)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise WrongTypeError(f"{name} must be a non-empty list; got {shown(values)}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} must be a non-empty list; got []")
+    return values
+
+
+def check_compare_seeds(seeds):
+    """Seeds as for :func:`incipoly.train`, at least two (standard errors and z need them)."""
+    seeds = normalize_seeds(seeds)
+    if seeds.size < 2:
+        raise ValueError(f"seeds must give at least 2 seeds for compare (standard errors and "
+                         f"z-scores need two); got {seeds.size}")
+    return seeds
+
+
+def evaluate(cell: Cell, seeds, run=None, progress=False) -> dict:
     """Train ``cell`` on ``seeds`` (unless ``run`` is given) and compare with the three models.
 
     Besides the counts and z-scores the row holds ``winner_is_initial_argmax`` (fraction of
     features whose final strongest neuron is their initial argmax; ``winner_se`` is its standard
     error over seeds) and ``in_band`` (fraction of features whose strongest weight lies in
     [0.8, 1.2]: below 1 means sparsification is unfinished and counts are biased low).
+    ``final_loss`` is the mean final loss including the L1 term ``l1·Σ|W|``. ``progress`` is
+    passed to :func:`incipoly.train` (a shared bar advances within the cell).
     """
-    run = run if run is not None else train(cell.config(), seeds, progress=False, record=2)
+    run = run if run is not None else train(cell.config(), seeds, progress=progress, record=2)
     sim = metrics.polysemantic_neurons(run.W).astype(float)
     S = sim.size
     se = float(metrics.mean_se(sim)[1])
@@ -125,21 +164,22 @@ def evaluate(cell: Cell, seeds, run=None) -> dict:
 
 
 def compare(cells, seeds, progress=True, client=None, store=None):
-    """Rows of :data:`COLUMNS`, one per cell, in order.
+    """Rows of :data:`COLUMNS`, one per cell, in order; the progress bar moves within each cell.
 
-    With a Dask ``client`` every cell is trained through :func:`incipoly.sweep` into the sweep
-    directory ``store`` (resumed if it holds this grid already) on the cluster; the rows are the
-    same as without one.
+    ``seeds`` must give at least two seeds (see :func:`check_compare_seeds`). With a Dask
+    ``client`` every cell is trained through :func:`incipoly.sweep` into the sweep directory
+    ``store`` (resumed if it holds this grid already) on the cluster; the rows are the same as
+    without one.
     """
     if client is not None:
         return _compare_on_cluster(cells, seeds, progress, client, store)
     from tqdm.auto import tqdm
+    seeds = check_compare_seeds(seeds)
     rows = []
     with tqdm(total=sum(c.steps for c in cells), disable=not progress, unit="step",
               desc="compare", dynamic_ncols=True) as bar:
         for cell in cells:
-            rows.append(evaluate(cell, seeds))
-            bar.update(cell.steps)
+            rows.append(evaluate(cell, seeds, progress=bar))
     return rows
 
 

@@ -1,15 +1,18 @@
 """Model and training configuration: one frozen, validated dataclass.
 
 Every field is checked on construction; a bad value raises ``ValueError`` naming the field, the
-value and the accepted range or choices, so the CLI can print it as it is.
+value and the accepted range or choices, so the CLI can print it as it is. A value of the wrong
+type (a string, bool or array for a number) raises :class:`incipoly._validate.WrongTypeError`, a
+``TypeError`` (and ``ValueError``); nothing is coerced silently.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ._validate import (MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int,
+                        check_real)
 
 OPTIMIZERS = ("adamw", "sgd", "gd-prox")
 NOISES = ("none", "bernoulli", "gaussian", "uniform", "laplace")
@@ -59,7 +62,7 @@ class Config:
         Hidden-layer noise, one length-``m`` vector per step shared by the batch; each entry has
         mean 0 and standard deviation ``noise_std`` (bernoulli: ±σ with probability ½ each).
     noise_std : float
-        σ ≥ 0.
+        σ ≥ 0; σ > 0 needs a noise kind other than ``"none"`` (refused otherwise).
     init : {"normal", "xavier"}
         ``N(0, 1/m)`` (the paper's) or Xavier-normal ``N(0, 2/(n+m))``.
     dtype : {"float32", "float64"}
@@ -125,9 +128,9 @@ class Config:
     noise_scope: str = "step"
 
     def __post_init__(self):
-        _check_int("n_features", self.n_features, 1)
-        _check_int("n_hidden", self.n_hidden, 1)
-        _check_int("steps", self.steps, 0)
+        _check_int("n_features", self.n_features, 1, MAX_INSTANCES)
+        _check_int("n_hidden", self.n_hidden, 1, MAX_INSTANCES)
+        _check_int("steps", self.steps, 0, MAX_STEPS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("noise", self.noise, NOISES)
         _check_choice("init", self.init, INITS)
@@ -138,6 +141,7 @@ class Config:
             object.__setattr__(self, "weight_decay", DEFAULT_WEIGHT_DECAY[self.optimizer])
         _check_float("weight_decay", self.weight_decay)
         _check_float("noise_std", self.noise_std)
+        _check_noise_pair(self.noise, self.noise_std)
         for name in ("lr", "l1", "weight_decay", "noise_std"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("n_features", "n_hidden", "steps"):
@@ -185,6 +189,9 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
+        if not isinstance(data, dict):
+            raise WrongTypeError(f"Config.from_dict: data must be a dict of fields; got "
+                                 f"{type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -199,19 +206,12 @@ class Config:
         return cls.from_dict(json.loads(text))
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _check_int(name, value, minimum, maximum=None):
+    check_int(name, value, minimum, maximum)
 
 
 def _check_float(name, value, strictly_positive=False):
-    bound = "> 0" if strictly_positive else ">= 0"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(x) or x < 0 or (strictly_positive and x == 0):
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    check_real(name, value, 0.0, strict=strictly_positive)
 
 
 def _check_unit_interval(name, value):
@@ -229,5 +229,11 @@ def _check_bool(name, value):
 
 
 def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    check_choice(name, value, choices)
+
+
+def _check_noise_pair(noise, noise_std):
+    """``noise_std > 0`` needs a noise kind: with ``noise="none"`` it would be stored and ignored."""
+    if noise == "none" and noise_std > 0:
+        raise ValueError(f"noise_std={noise_std!r} > 0 needs a noise kind: set noise to one of "
+                         f"{', '.join(NOISES[1:])}, or noise_std to 0")

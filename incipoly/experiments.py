@@ -548,7 +548,8 @@ def write_csv(path, table) -> Path:
     return path
 
 
-def reproduce(name, out, scale="small", resume=False, progress=True, widths=None, client=None):
+def reproduce(name, out, scale="small", resume=False, progress=True, widths=None, plot=None,
+              client=None):
     """Run experiment ``name`` into ``out/name``: ``store/``, one CSV per table and ``name.png``.
 
     Parameters
@@ -566,13 +567,21 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
         For collisions and curves: the widths m to train instead of the scale's list.
     client : dask.distributed.Client, optional
         Train the sweep's chunks on this Dask cluster (:func:`incipoly.sweep`).
+    plot : bool, optional
+        Draw ``name.png``: ``None`` (default) when matplotlib is installed, ``True`` always
+        (ImportError without matplotlib, before any training), ``False`` never.
 
     Returns
     -------
     (Result, list of Path)
-        The experiment's data and the files written (CSVs, then the PNG).
+        The experiment's data and the files written (CSVs, then the PNG if drawn).
     """
-    from . import plot
+    from . import plot as plotting
+
+    if plot is None:
+        plot = plotting.has_matplotlib()
+    elif plot:
+        plotting.require_matplotlib()
 
     if name not in EXPERIMENTS:
         raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}; got {name!r}")
@@ -585,7 +594,8 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
     result = EXPERIMENTS[name](directory / "store", scale=scale, resume=resume, progress=progress,
                                **extra)
     paths = [write_csv(directory / f"{table}.csv", cols) for table, cols in result.tables.items()]
-    paths.append(plot.figure(result, directory / f"{name}.png"))
+    if plot:
+        paths.append(plotting.figure(result, directory / f"{name}.png"))
     return result, paths
 
 

@@ -12,28 +12,57 @@ import numbers
 
 import numpy as np
 
+from ._validate import (MAX_INSTANCES, MAX_SEED, WrongTypeError, shown, check_int,
+                        check_real_array)
 from .config import Config
 
 
 def normalize_seeds(seeds) -> np.ndarray:
-    """``int k`` → seeds ``0 … k−1``; a sequence of non-negative ints → those seeds (distinct)."""
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be an integer >= 1 or a list of seeds, got {seeds!r}")
-        return np.arange(int(seeds), dtype=np.int64)
+    """``int k`` → seeds ``0 … k−1``; a sequence of distinct integers in ``[0, 2⁶³)`` → those seeds.
+
+    Raises
+    ------
+    WrongTypeError
+        For a bool, float, string or a sequence of non-integers.
+    ValueError
+        For ``k < 1``, more than ``2³¹ − 1`` seeds, an empty list, negative, too large or
+        repeated seeds.
+    """
+    accepted = (f"an integer count in [1, {MAX_INSTANCES}] or a non-empty list of distinct "
+                f"integers in [0, {MAX_SEED}]")
+    if isinstance(seeds, (bool, np.bool_)) or isinstance(seeds, (str, bytes, float, np.floating)):
+        raise WrongTypeError(f"seeds must be {accepted}; got {shown(seeds)}")
+    if isinstance(seeds, numbers.Integral):
+        return np.arange(check_int("seeds", seeds, 1, MAX_INSTANCES), dtype=np.int64)
+    if isinstance(seeds, range):
+        if not (1 <= len(seeds) <= MAX_INSTANCES and 0 <= min(seeds) and max(seeds) <= MAX_SEED):
+            raise ValueError(f"seeds must be {accepted}; got {shown(seeds)}")
+        return np.arange(seeds.start, seeds.stop, seeds.step, dtype=np.int64)
     try:
-        arr = np.asarray(list(seeds))
+        items = list(seeds)
     except TypeError:
-        raise ValueError(f"seeds must be an integer >= 1 or a list of seeds, got {seeds!r}") from None
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu" or (arr < 0).any():
-        raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+        raise WrongTypeError(f"seeds must be {accepted}; got {shown(seeds)}") from None
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
+               for s in items):
+        raise WrongTypeError(f"seeds must be {accepted}; got {shown(seeds)}")
+    if not items or len(items) > MAX_INSTANCES or min(items) < 0 or max(items) > MAX_SEED:
+        raise ValueError(f"seeds must be {accepted}; got {shown(seeds)}")
+    arr = np.array([int(s) for s in items], dtype=np.int64)
     if len(np.unique(arr)) != arr.size:
-        raise ValueError(f"seeds must be distinct, got {seeds!r}")
-    return arr.astype(np.int64)
+        raise ValueError(f"seeds must be distinct, got {shown(seeds)}")
+    return arr
+
+
+def check_config(config) -> Config:
+    """``config`` if it is a :class:`~incipoly.Config`, else :class:`WrongTypeError`."""
+    if not isinstance(config, Config):
+        raise WrongTypeError(f"config must be an incipoly.Config; got {type(config).__name__}")
+    return config
 
 
 def init_std(config: Config) -> float:
     """Standard deviation of the initial weights: ``√(1/m)`` (normal) or ``√(2/(n+m))`` (xavier)."""
+    check_config(config)
     if config.init == "xavier":
         return float(np.sqrt(2.0 / (config.n_features + config.n_hidden)))
     return float(np.sqrt(1.0 / config.n_hidden))
@@ -46,6 +75,7 @@ def _children(seed: int):
 
 def initial_weights(config: Config, seeds) -> np.ndarray:
     """``W0`` of shape ``(len(seeds), n, m)`` in ``config.dtype``, drawn in float64 then rounded."""
+    check_config(config)
     seeds = normalize_seeds(seeds)
     shape = (config.n_features, config.n_hidden)
     std = init_std(config)
@@ -81,19 +111,27 @@ def noise_keys(seeds) -> np.ndarray:
 
 
 def check_initial_weights(W0, config: Config, n_instances: int) -> np.ndarray:
-    """Validate a user-given ``W0`` (shape, finiteness) and return a C-contiguous copy in ``config.dtype``.
+    """Validate a user-given ``W0`` and return a C-contiguous copy in ``config.dtype``.
 
     A 2-D ``(n, m)`` array is broadcast to every instance.
+
+    Raises
+    ------
+    WrongTypeError
+        If ``W0`` is not a real numeric array (bool, complex, strings, objects).
+    ValueError
+        If its shape is wrong, it holds NaN or inf, or a value overflows ``config.dtype``
+        (a float64 ``W0`` beyond float32's range for a float32 config).
     """
-    arr = np.asarray(W0)
+    arr = check_real_array("W0", W0)
     expected = (n_instances, config.n_features, config.n_hidden)
-    if arr.ndim == 2:
+    if arr.ndim == 2 and arr.shape == expected[1:]:
         arr = np.broadcast_to(arr, expected)
     if arr.shape != expected:
         raise ValueError(f"W0 must have shape {expected} (instances, n_features, n_hidden) "
                          f"or {expected[1:]}; got {np.shape(W0)}")
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"W0 must be a real numeric array; got dtype {arr.dtype}")
-    if not np.isfinite(arr).all():
-        raise ValueError("W0 must be finite; it contains NaN or inf")
+    limit = np.finfo(config.dtype).max
+    if np.abs(arr).max() > limit:
+        raise ValueError(f"W0 must fit in {config.dtype} (|W0| <= {limit:.4g}); its largest "
+                         f"entry is {np.abs(arr).max():.4g}")
     return np.ascontiguousarray(arr, dtype=config.dtype).copy()

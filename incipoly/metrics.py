@@ -1,7 +1,9 @@
 """Statistics of trained (and initial) weights.
 
 Every function takes one instance ``(n, m)`` or a batch ``(instances, n, m)`` and returns arrays
-with a leading instance axis (dropped again for a single 2-D input).
+with a leading instance axis (dropped again for a single 2-D input). Weights must be real
+(integer or float; not bool or complex), finite and non-empty: anything else raises ``ValueError``
+(``TypeError`` for a wrong type) naming the argument, never a count computed from NaN.
 """
 from __future__ import annotations
 
@@ -9,13 +11,21 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._validate import check_band, check_int, check_real, check_real_array
+
+
+_SHAPES = "(n, m) or (instances, n, m)"
+
 
 def _batch(W, name="W"):
-    arr = np.asarray(W)
+    """``W`` as a 3-D real array and whether it was a single 2-D instance.
+
+    Raises WrongTypeError for bool, complex, string or object arrays, ValueError for an empty
+    array, a wrong number of dimensions, NaN or inf (each naming ``name``).
+    """
+    arr = check_real_array(name, W, (2, 3), shapes=_SHAPES)
     if arr.ndim == 2:
         return arr[None], True
-    if arr.ndim != 3:
-        raise ValueError(f"{name} must have shape (n, m) or (instances, n, m); got {arr.shape}")
     return arr, False
 
 
@@ -24,10 +34,7 @@ def _out(x, single):
 
 
 def _check_band(band):
-    lo, hi = band
-    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
-        raise ValueError(f"band must be (low, high) with 0 <= low <= high, finite; got {band!r}")
-    return float(lo), float(hi)
+    return check_band("band", band)
 
 
 def polysemantic_neurons(W, band=(0.8, 1.2)):
@@ -44,8 +51,7 @@ def polysemantic_neurons(W, band=(0.8, 1.2)):
 
 def polysemantic_neurons_above(W, threshold=0.5):
     """Number of neurons where more than one feature has ``|W_ik| > threshold``."""
-    if not (np.isfinite(threshold) and threshold >= 0):
-        raise ValueError(f"threshold must be a finite number >= 0; got {threshold!r}")
+    check_real("threshold", threshold)
     arr, single = _batch(W)
     return _out(((np.abs(arr) > threshold).sum(axis=1) > 1).sum(axis=1), single)
 
@@ -146,14 +152,17 @@ def feature_norms(W):
 def mean_se(x, axis=None):
     """Mean and standard error ``std(ddof=1)/√k`` over ``axis`` (all entries when None).
 
-    The standard error is NaN where fewer than two values are averaged.
+    The standard error is NaN where fewer than two values are averaged. ``x`` must be a
+    non-empty, finite real array (ValueError / TypeError naming ``x`` otherwise).
     """
-    x = np.asarray(x, dtype=np.float64)
-    k = x.size if axis is None else x.shape[axis]
-    mean = x.mean(axis=axis)
+    arr = check_real_array("x", x).astype(np.float64)
+    if axis is not None:
+        axis = check_int("axis", axis, -arr.ndim, arr.ndim - 1)
+    k = arr.size if axis is None else arr.shape[axis]
+    mean = arr.mean(axis=axis)
     if k < 2:
         return mean, np.full_like(mean, np.nan)
-    return mean, x.std(axis=axis, ddof=1) / np.sqrt(k)
+    return mean, arr.std(axis=axis, ddof=1) / np.sqrt(k)
 
 
 # Superposition statistics (sparse inputs) live in their own module; re-exported here.

@@ -29,6 +29,15 @@ def require_matplotlib():
     return matplotlib
 
 
+def has_matplotlib() -> bool:
+    """True when matplotlib can be imported."""
+    try:
+        require_matplotlib()
+    except ImportError:
+        return False
+    return True
+
+
 def figure(result, path) -> Path:
     """Draw ``result`` (an :class:`incipoly.experiments.Result`) and save it as a PNG at ``path``.
 
@@ -53,9 +62,19 @@ def _figure(width, height, ncols, title, result, sharey=False):
     return fig, axes
 
 
-def _band(ax, x, mean, lo, hi, label, **style):
-    """A line with a shaded band ``[lo, hi]`` in the line's colour."""
+def _band(ax, x, mean, lo, hi, label, log=False, **style):
+    """A line with a shaded band ``[lo, hi]`` in the line's colour.
+
+    ``log``: the y axis is logarithmic, so band edges at or below 0 (a percentile or mean − SE
+    that reaches 0) are drawn at half the smallest positive value instead of vanishing.
+    """
     (line,) = ax.plot(x, mean, label=label, **style)
+    lo = np.asarray(lo, float)
+    if log:
+        values = np.concatenate([np.ravel(mean), lo, np.ravel(hi)]).astype(float)
+        positive = values[values > 0]
+        if positive.size:
+            lo = np.maximum(lo, 0.5 * positive.min())
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
 
 
@@ -131,7 +150,7 @@ def _plain_log_ticks(*axes):
 MAX_WIDTH_TICKS = 8
 
 
-def _polysemantic_axes(ax, widths, ylabel=True):
+def _polysemantic_axes(ax, widths, ylabel=True, legend=True):
     ax.set(xscale="log", yscale="log")
     _plain_log_ticks(ax.xaxis, ax.yaxis)
     widths = np.unique(widths)
@@ -140,7 +159,8 @@ def _polysemantic_axes(ax, widths, ylabel=True):
     ax.set_xlabel("hidden neurons m")
     if ylabel:
         ax.set_ylabel("polysemantic neurons per model")
-    ax.legend(fontsize="small")
+    if legend:
+        ax.legend(fontsize="small")
 
 
 def _collisions(result):
@@ -152,7 +172,7 @@ def _collisions(result):
                 label="simulation (mean ± SE)")
     _band(ax, tab["m"], tab["cascade_mean"], tab["cascade_mean"] - tab["cascade_se"],
           tab["cascade_mean"] + tab["cascade_se"], "cascade model on the same $W_0$ (± SE)",
-          color="tab:green", marker="s", ms=3)
+          log=True, color="tab:green", marker="s", ms=3)
     ax.plot(tab["m"], tab["exclusion"], "-", color="tab:red", lw=1.5,
             label="predictive model: exclusion law")
     _theory_lines(ax, tab)
@@ -168,7 +188,7 @@ def _curves(result):
     for ax, l1 in zip(axes, p["l1"]):
         rows = tab["l1"] == l1
         _band(ax, tab["m"][rows], tab["mean"][rows], tab["p10"][rows], tab["p90"][rows],
-              "simulation: mean, 10–90 % band", marker="o", ms=4)
+              "simulation: mean, 10–90 % band", log=True, marker="o", ms=4)
         ax.plot(tab["m"][rows], tab["p50"][rows], "x", color="tab:blue", label="median")
         _theory_lines(ax, tab, rows)
         ax.set_title(f"λ = {l1:g}")
@@ -264,16 +284,18 @@ _PLOTTERS = {"sparsity": _sparsity, "noise": _noise, "collisions": _collisions,
              "correlations": _correlations, "curves": _curves, "superposition": _superposition,
              "cooccurrence": _cooccurrence}
 
-__all__ = ["figure", "require_matplotlib", "INSTALL_HINT"]
+__all__ = ["figure", "require_matplotlib", "has_matplotlib", "compare_figure", "INSTALL_HINT"]
 
 
 def compare_figure(rows, path) -> Path:
     """PNG of :func:`incipoly.compare.compare` rows: one log–log panel per (optimizer, λ), each
     ``n`` in its own colour — simulation mean ± SE, cascade model (squares), the predictive
-    exclusion law (thick), birthday law (thin solid) and ``n²/4m`` (dashed)."""
+    exclusion law (thick), birthday law (thin solid) and ``n²/4m`` (dashed). With several ``n``
+    the legend sits beside the panels."""
     require_matplotlib()
     from matplotlib.figure import Figure
     groups = sorted({(r["optimizer"], r["l1"]) for r in rows})
+    several_n = len({r["n"] for r in rows}) > 1
     fig = Figure(figsize=(5.2 * len(groups), 4.8), layout="constrained")
     fig.suptitle("Polysemantic neurons: simulation against theory")
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
@@ -292,7 +314,10 @@ def compare_figure(rows, path) -> Path:
         ax.set_title(f"{opt}, λ = {l1:g}")
         ax.grid(True, which="major", alpha=0.3)
         widths = [r["m"] for r in rows if (r["optimizer"], r["l1"]) == (opt, l1)]
-        _polysemantic_axes(ax, widths, ylabel=ax is axes[0])
+        _polysemantic_axes(ax, widths, ylabel=ax is axes[0], legend=not several_n)
+    if several_n:           # one legend beside the panels, never over the data
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper",
+                   fontsize="small")
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path

@@ -101,6 +101,27 @@ class Run:
         atomic_write(path / "config.json", lambda f: json.dump(meta, f, indent=2, sort_keys=True), text=True)
         return path
 
+    def plot(self, path=None, instance=0):
+        """Figure with the loss and m′ histories and the final weights of one instance as a
+        features × neurons heatmap, polysemantic neurons first and marked
+        (:func:`incipoly.report.run_figure`); saved as a PNG at ``path`` when given.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .report import run_figure
+        return run_figure(self, path, instance)
+
+    def __repr__(self) -> str:
+        """Config essentials, seeds, shapes and the mean polysemantic count on one line."""
+        from .report import describe
+        return describe(self)
+
+    def _repr_html_(self) -> str:
+        from .report import describe_html
+        return describe_html(self)
+
 
 def load(path) -> Run:
     """Read a run written by :meth:`Run.save`, checking every array against ``config.json``.

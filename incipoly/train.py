@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import functools
+import math
+import numbers
+import os
+import sys
 import time
 
 import numpy as np
 
+from ._validate import (MAX_STEPS, WrongTypeError, check_choice, check_int, check_real, shown)
 from .config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, Config
-from .init import check_initial_weights, initial_weights, noise_keys, normalize_seeds
+from .init import check_config, check_initial_weights, initial_weights, noise_keys, normalize_seeds
 from .store import Run
 
 BACKENDS = ("cpu", "cuda")
@@ -21,18 +26,47 @@ def record_steps(steps: int, record) -> np.ndarray:
     """Steps at which history is taken: 0, ``steps`` and ``record`` log-spaced points in between.
 
     ``record`` may also be a sequence of explicit steps in ``[0, steps]``; the last step is
-    always added (training always runs all ``steps``).
+    always added (training always runs all ``steps``). There are at most ``steps + 1`` distinct
+    steps: a count beyond what log spacing can resolve gives every step.
+
+    Raises
+    ------
+    WrongTypeError
+        If ``record`` is neither an integer nor a sequence of integers.
+    ValueError
+        If the count is below 2 or an explicit step lies outside ``[0, steps]``.
     """
-    if isinstance(record, (int, np.integer)) and not isinstance(record, bool):
-        if record < 2:
-            raise ValueError(f"record must be an integer >= 2 or a list of steps; got {record!r}")
-        pts = np.geomspace(1, max(steps, 1), record - 1) if steps > 0 else []
-        out = np.unique(np.concatenate([[0, steps], np.round(pts)]).astype(np.int64))
-        return out
-    out = np.asarray(list(record), dtype=np.int64)
-    if out.size == 0 or out.min() < 0 or out.max() > steps:
-        raise ValueError(f"record steps must lie in [0, {steps}]; got {record!r}")
-    return np.union1d(out, [steps])
+    steps = check_int("steps", steps, 0, MAX_STEPS)
+    if isinstance(record, numbers.Integral) and not isinstance(record, (bool, np.bool_)):
+        record = check_int("record", record, 2)
+        if steps == 0:
+            return np.array([0], np.int64)
+        if record - 1 > _all_steps_count(steps):
+            return np.arange(steps + 1, dtype=np.int64)
+        pts = np.geomspace(1, steps, record - 1)
+        return np.unique(np.concatenate([[0, steps], np.round(pts)]).astype(np.int64))
+    accepted = f"an integer >= 2 or a non-empty list of integer steps in [0, {steps}]"
+    try:
+        if isinstance(record, (str, bytes, bool, np.bool_)):
+            raise TypeError
+        items = list(record)
+    except TypeError:                   # not iterable: a float, None, a 0-d array ...
+        raise WrongTypeError(f"record must be {accepted}; got {shown(record)}") from None
+    if not all(isinstance(t, numbers.Integral) and not isinstance(t, (bool, np.bool_))
+               for t in items):
+        raise WrongTypeError(f"record must be {accepted}; got {shown(record)}")
+    if not items or min(items) < 0 or max(items) > steps:
+        raise ValueError(f"record must be {accepted}; got {shown(record)}")
+    return np.union1d(np.array([int(t) for t in items], np.int64), [steps])
+
+
+def _all_steps_count(steps):
+    """Log-spaced points beyond which every step in ``[1, steps]`` is hit after rounding.
+
+    With ``k`` points from 1 to ``T`` consecutive points differ by at most
+    ``T(e^(ln T/(k−1)) − 1) ≤ 2T ln T/(k−1)``, below 1 once ``k − 1 > 2T ln T``.
+    """
+    return 2 * steps * math.log(max(steps, 2)) + 2
 
 
 def _chunk_bounds(marks, chunk):
@@ -57,7 +91,7 @@ def _history_buffers(n_records, S, n, snapshots, W):
 
 
 def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
-          snapshots: bool = False, active_tol: float = 1e-3, progress: bool = True,
+          snapshots: bool = False, active_tol: float = 1e-3, progress=True,
           chunk_steps: int | None = None) -> Run:
     """Train ``len(seeds)`` independent models of ``config``.
 
@@ -67,7 +101,8 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     seeds : int or sequence of int
         ``k`` → seeds ``0 … k−1``. Instance ``s`` takes its init and noise from ``SeedSequence(s)``.
     W0 : array, optional
-        Start from these weights, ``(instances, n, m)`` or ``(n, m)`` for all instances.
+        Start from these weights, ``(instances, n, m)`` or ``(n, m)`` for all instances; real,
+        finite and within the range of ``config.dtype``.
     backend : {"cpu", "cuda"}
     record : int or sequence of int
         Number of log-spaced history points (0 and the last step always included), or the steps.
@@ -75,8 +110,9 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
         Also keep the full weights at every recorded step (``history["W"]``).
     active_tol : float
         ``history["active"]`` counts coordinates with ``|w| > active_tol`` (the paper's m′).
-    progress : bool
-        Show a tqdm bar on stderr.
+    progress : bool or progress bar
+        ``True`` shows a tqdm bar on stderr; an object with ``update(steps)`` (a caller's shared
+        tqdm bar) is advanced after every chunk instead and not closed.
     chunk_steps : int, optional
         Steps per compiled call between progress updates (default: about 1 % of the run).
 
@@ -91,20 +127,27 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     Raises
     ------
     DivergenceError
-        If a weight becomes NaN or infinite; the message names the seed and step.
+        If a weight or a recorded loss becomes NaN or infinite; the message names seed and step.
+    MemoryError
+        If the run would not fit in the machine's available memory (checked before allocating;
+        the message gives both sizes), or an allocation fails inside a kernel.
+    ValueError, TypeError
+        For a bad argument (the message names it).
     """
-    if not isinstance(config, Config):
-        raise ValueError(f"config must be an incipoly.Config, got {type(config).__name__}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    if not (np.isfinite(active_tol) and active_tol >= 0):
-        raise ValueError(f"active_tol must be a finite number >= 0; got {active_tol!r}")
+    check_config(config)
+    check_choice("backend", backend, BACKENDS)
+    active_tol = check_real("active_tol", active_tol)
+    _check_flag("snapshots", snapshots)
+    if not (isinstance(progress, (bool, np.bool_)) or callable(getattr(progress, "update", None))):
+        raise WrongTypeError(f"progress must be True, False or a progress bar with update(n); "
+                             f"got {shown(progress)}")
     seeds = normalize_seeds(seeds)
-    marks = record_steps(config.steps, record)
     if chunk_steps is None:
         chunk_steps = max(1, config.steps // 100)
-    elif not (isinstance(chunk_steps, (int, np.integer)) and chunk_steps >= 1):
-        raise ValueError(f"chunk_steps must be an integer >= 1; got {chunk_steps!r}")
+    chunk_steps = check_int("chunk_steps", chunk_steps, 1)
+    n_records = _record_count_bound(config.steps, record)
+    check_memory(memory_estimate(config, len(seeds), n_records, snapshots, backend))
+    marks = record_steps(config.steps, record)
     if W0 is None:
         W0 = initial_weights(config, seeds)
     else:
@@ -122,17 +165,19 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
             return
         Wt = state.weights()
         state.row_stats(Wt, config.l1, active_tol, hist["loss"][r], hist["l1"][r],
-                          hist["l2"][r], hist["l4"][r], hist["active"][r])
+                        hist["l2"][r], hist["l4"][r], hist["active"][r])
+        _check_finite_loss(hist["loss"][r], seeds, t, config)
         if snapshots:
             hist["W"][r] = Wt
 
-    bar = _progress_bar(config.steps, progress)
-    take(0)
+    owned = isinstance(progress, (bool, np.bool_))
+    bar = _progress_bar(config.steps, progress) if owned else progress
     bounds = _chunk_bounds(marks, chunk_steps)
     blas_limit = _single_threaded_blas()
     try:
+        take(0)
         for t0, t1 in zip(bounds[:-1], bounds[1:]):
-            bad = state.advance(t0, t1 - t0)
+            bad = _advance(state, t0, t1 - t0, config)
             if bad.size:
                 s = int(bad[0])
                 raise DivergenceError(
@@ -142,13 +187,119 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
             bar.update(t1 - t0)
     finally:
         blas_limit.unregister()
-        bar.close()
+        if owned:
+            bar.close()
     W = state.weights()
+    _check_finite_weights(W, seeds, config)
     hist["step"] = marks
     elapsed = time.perf_counter() - start
     return Run(config=config, seeds=seeds, W0=W0, W=W, history=hist,
                info={"backend": backend, "seconds": elapsed, "active_tol": float(active_tol)},
                **getattr(state, "extra_params", dict)())
+
+
+def _check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise WrongTypeError(f"{name} must be True or False; got {shown(value)}")
+
+
+def _check_finite_loss(loss, seeds, step, config):
+    """DivergenceError if a recorded loss is NaN or inf (weights finite but ``W Wᵀ`` overflows)."""
+    bad = np.flatnonzero(~np.isfinite(loss))
+    if bad.size:
+        s = int(bad[0])
+        raise DivergenceError(
+            f"training diverged: seed {int(seeds[s])} (instance {s}) has a non-finite loss "
+            f"({loss[s]}) at step {step}; lower lr (now {config.lr}) or noise_std")
+
+
+def _check_finite_weights(W, seeds, config):
+    finite = np.isfinite(W).reshape(W.shape[0], -1).all(axis=1)
+    if not finite.all():
+        s = int(np.flatnonzero(~finite)[0])
+        raise DivergenceError(
+            f"training diverged: seed {int(seeds[s])} (instance {s}) has non-finite final "
+            f"weights at step {config.steps}; lower lr (now {config.lr}) or noise_std")
+
+
+def _advance(state, t0, nsteps, config):
+    """``state.advance`` with a failed allocation inside the compiled kernel as MemoryError."""
+    try:
+        return state.advance(t0, nsteps)
+    except SystemError as exc:
+        if "alloc" in str(exc).lower() or "memory" in str(exc).lower():
+            raise MemoryError(f"a kernel could not allocate its scratch for n_features="
+                              f"{config.n_features}, n_hidden={config.n_hidden}: {exc}") from exc
+        raise
+
+
+def _record_count_bound(steps, record) -> int:
+    """Upper bound on the history records ``record`` gives (without building them)."""
+    if isinstance(record, numbers.Integral) and not isinstance(record, (bool, np.bool_)):
+        return int(min(max(int(record), 2), steps + 1))
+    return 0
+
+
+def memory_estimate(config: Config, instances: int, records: int, snapshots: bool = False,
+                    backend: str = "cpu") -> dict:
+    """Bytes a :func:`train` call needs, by part (host memory; excludes BLAS's own buffers).
+
+    Parts: ``W0`` and its working copy ``W``; AdamW moments (two more copies, adamw only);
+    ``history`` (loss and four per-feature statistics per record, plus the weights per record
+    with ``snapshots``); ``scratch``: each thread's Gram matrix, residual, gradient and noise
+    vectors (``2n² + nm + m + 2n`` entries) for the threads that run at once.
+
+    Returns
+    -------
+    dict
+        ``{"weights", "moments", "history", "scratch", "total"}`` in bytes (Python ints).
+    """
+    n, m = config.n_features, config.n_hidden
+    item = np.dtype(config.dtype).itemsize
+    per_model = n * m * item
+    parts = {"weights": 2 * instances * per_model + n * m * 8,          # W0, W; one float64 draw
+             "moments": 2 * instances * per_model if config.optimizer == "adamw" else 0,
+             "history": records * instances * (8 + 4 * 8 * n + (per_model if snapshots else 0))}
+    threads = 1 if backend == "cuda" else min(instances, _thread_count())
+    parts["scratch"] = threads * (2 * n * n + n * m + m + 2 * n) * item
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def _thread_count():
+    import numba
+    return int(numba.get_num_threads())
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable`` in /proc/meminfo, else
+    ``os.sysconf``'s available pages); ``None`` when the platform tells neither."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(estimate: dict, available: int | None = None):
+    """MemoryError naming the sizes if ``estimate["total"]`` exceeds the available memory."""
+    available = available_memory() if available is None else available
+    if available is None or estimate["total"] <= available:
+        return
+    parts = ", ".join(f"{k} {_gib(v)}" for k, v in estimate.items() if k != "total" and v)
+    raise MemoryError(f"this run needs about {_gib(estimate['total'])} ({parts}) but the machine "
+                      f"has {_gib(available)} available; use fewer seeds, a smaller model, fewer "
+                      f"record points or no snapshots")
+
+
+def _gib(nbytes) -> str:
+    return f"{nbytes / 2 ** 30:.3g} GiB"
 
 
 @functools.lru_cache(maxsize=1)
@@ -177,6 +328,7 @@ class _CpuState:
     def __init__(self, config, W, keys):
         from .kernels import cpu
         from .kernels.noise import NOISE_CODES
+        _announce_compilation(cpu.train_chunk, cpu.row_stats)
         self._cpu = cpu
         self.W = W
         # AdamW moments; other optimisers never read them, so they get a 1×1 placeholder.
@@ -251,6 +403,22 @@ class _MinibatchCpuState(_CpuState):
         return out
 
 
+def _announce_compilation(*kernels):
+    """Say on stderr that kernels are about to compile: first call in this process (no compiled
+    signatures yet) and no on-disk cache index for one of them (a cheap proxy for a cache miss)."""
+    for kernel in kernels:
+        if kernel.signatures:
+            continue
+        try:
+            cached = os.path.exists(kernel._cache._cache_file._index_path)
+        except AttributeError:          # another numba layout: assume it compiles
+            cached = False
+        if not cached:
+            print("compiling kernels (first run only)…", file=sys.stderr, flush=True)
+            return
+
+
+
 def _state(backend, config, W, keys, seeds=None):
     if not config.is_default_model:
         host = _MinibatchCpuState(config, W, keys, seeds)
@@ -264,4 +432,5 @@ def _state(backend, config, W, keys, seeds=None):
     return _CpuState(config, W, keys)
 
 
-__all__ = ["train", "record_steps", "DivergenceError"]
+__all__ = ["train", "record_steps", "DivergenceError", "memory_estimate", "available_memory",
+           "check_memory"]

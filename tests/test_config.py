@@ -57,7 +57,7 @@ CFG = ip.Config(n_features=3, n_hidden=4, steps=2)
     (np.zeros((2, 3, 4, 1)), "shape"),
     (np.full((3, 4), np.nan), "finite"),
     (np.full((3, 4), np.inf), "finite"),
-    (np.full((3, 4), "a"), "numeric"),
+    (np.full((3, 4), "a"), "real array"),
 ])
 def test_bad_W0_raises(W0, message):
     with pytest.raises(ValueError, match=message):

@@ -210,14 +210,13 @@ def test_existing_store_without_resume_is_a_usage_error(small):
     assert "--resume" in stderr
 
 
-def test_missing_matplotlib_fails_first_with_install_hint(tmp_path, monkeypatch):
+def test_missing_matplotlib_names_the_install_hint(monkeypatch):
+    """Plotting without matplotlib says how to install it; `reproduce` then writes its CSVs and
+    skips the PNG (tests/test_failures.py::test_reproduce_writes_csvs_without_matplotlib)."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)         # `import matplotlib` → ImportError
     with pytest.raises(ImportError, match=r"pip install 'incipoly\[plot\]'"):
         plot.require_matplotlib()
-    rc, stdout, stderr = run_cli(["reproduce", "sparsity", "--out", str(tmp_path / "out")])
-    assert rc == 1
-    assert "install the [plot] extra: pip install 'incipoly[plot]'" in stderr
-    assert stdout == "" and not (tmp_path / "out").exists()     # nothing trained before failing
+    assert not plot.has_matplotlib()
 
 
 @pytest.mark.parametrize("argv", [["reproduce", "bogus"], ["reproduce"],

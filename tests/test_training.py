@@ -46,7 +46,8 @@ def test_loss_and_gradient_match_naive(n, m, use_blas, rng):
 @pytest.mark.parametrize("noise_kind", ["none", "bernoulli", "gaussian"])
 def test_trajectory_matches_naive(optimizer, lr, l1, n, m, noise_kind):
     cfg = ip.Config(n_features=n, n_hidden=m, steps=200, optimizer=optimizer, lr=lr, l1=l1,
-                    weight_decay=0.05, noise=noise_kind, noise_std=0.1, dtype="float64")
+                    weight_decay=0.05, noise=noise_kind,
+                    noise_std=0.0 if noise_kind == "none" else 0.1, dtype="float64")
     run = ip.train(cfg, seeds=[3, 11], progress=False, chunk_steps=37)
     keys = noise_keys([3, 11])
     for s in range(2):

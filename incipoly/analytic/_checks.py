@@ -1,56 +1,50 @@
-"""Argument checks shared by the theory modules: each names the argument, value and range."""
-from __future__ import annotations
+"""Argument checks shared by the theory modules: each names the argument, value and range.
 
-import math
-import numbers
+Thin wrappers over :mod:`incipoly._validate`: a wrong type raises ``WrongTypeError`` (a
+``TypeError`` that is also a ``ValueError``), a bad value ``ValueError``.
+"""
+from __future__ import annotations
 
 import numpy as np
 
+from .._validate import WrongTypeError, check_real, check_real_array, shown
+
 
 def _integers(name, value, minimum):
-    """``value`` as a float64 array of integers ``>= minimum`` (scalars allowed), else ValueError."""
-    bad = ValueError(f"{name} must be an integer >= {minimum} (or an array of them); got {value!r}")
+    """``value`` as a float64 array of integers ``>= minimum`` (scalars allowed)."""
+    accepted = f"an integer >= {minimum} (or an array of them)"
     try:
         arr = np.asarray(value)
-    except (TypeError, ValueError):
-        raise bad from None
-    if arr.size == 0 or arr.dtype.kind not in "iuf":
-        raise bad
+    except (TypeError, ValueError, OverflowError):
+        raise WrongTypeError(f"{name} must be {accepted}; got {shown(value)}") from None
+    if arr.dtype.kind not in "iuf":
+        raise WrongTypeError(f"{name} must be {accepted}; got {shown(value)}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must be {accepted}; got an empty array")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)) or np.any(arr != np.floor(arr)) or np.any(arr < minimum):
-        raise bad
+        raise ValueError(f"{name} must be {accepted}; got {shown(value)}")
     return arr
 
 
 def _real(name, value, low=0.0, strict=False):
-    """A finite float ``> low`` (``strict``) or ``>= low``, else ValueError."""
-    bound = f"> {low:g}" if strict else f">= {low:g}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
-    x = float(value)
-    if not math.isfinite(x) or x < low or (strict and x == low):
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
-    return x
+    """A finite float ``> low`` (``strict``) or ``>= low``."""
+    return check_real(name, value, low, strict)
+
+
+_SHAPES = {1: "(m,)", 2: "(n, m)", 3: "(instances, n, m)"}
 
 
 def _weights(name, value, ndims):
-    """A finite float64 array with ``ndim`` in ``ndims``, else ValueError."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real array; got {value!r}") from None
-    if arr.ndim not in ndims or arr.size == 0:
-        shapes = " or ".join({1: "(m,)", 2: "(n, m)", 3: "(instances, n, m)"}[d] for d in ndims)
-        raise ValueError(f"{name} must be a non-empty array of shape {shapes}; got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; it contains NaN or inf")
-    return arr
+    """A finite, non-empty float64 array with ``ndim`` in ``ndims``."""
+    shapes = " or ".join(_SHAPES[d] for d in ndims)
+    return check_real_array(name, value, ndims, shapes=shapes).astype(np.float64)
 
 
 def _is_real_array(x):
     try:
         return np.asarray(x).dtype.kind in "iuf"
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
 
 

@@ -6,10 +6,10 @@ polysemantic iff both of its cells are occupied: ``E = m[1 − 2(1 − 1/2m)ⁿ 
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .._validate import MAX_SEED, check_int
 from ._checks import _integers, _real, _is_real_array, _scalar_or_array
 
 
@@ -46,16 +46,29 @@ def _occupancy(n, m):
     """Broadcast ``n, m``; return ``(n, m, u, p1, pbar)`` with ``p1 = P(neuron polysemantic) = 1 − pbar``.
 
     ``p1 = 1 − 2a + b`` with ``a = (1 − u)^n``, ``b = (1 − 2u)^n`` is evaluated as
-    ``(1 − a)² − (a² − b)``, ``1 − a = −expm1(n log1p(−u))``, ``a² − b = b·expm1(n log1p(u²/(1 − 2u)))``:
+    ``(1 − a)² − (a² − b)``, ``1 − a = −expm1(n log1p(−u))``, ``a² − b`` by :func:`_product_excess`:
     both pieces are accurate to rounding and their difference loses at most a factor ``n/(n − 1)``.
+    Neither piece forms ``0·∞`` when ``a`` and ``b`` underflow (``n ≫ m``).
     """
     n, m = np.broadcast_arrays(n, m)
     u = 0.5 / m
     with np.errstate(divide="ignore", invalid="ignore"):
         a, b = _power(n, 1, u), _power(n, 2, u)
-        a2_minus_b = np.where(m == 1, a * a, b * np.expm1(n * np.log1p(u * u / (1.0 - 2.0 * u))))
+        a2_minus_b = _product_excess(n, 1, 1, u)
     p1 = np.where(n >= 2, np.expm1(n * np.log1p(-u)) ** 2 - a2_minus_b, 0.0)   # one feature: never
     return n, m, u, p1, 2.0 * a - b
+
+
+def _product_excess(n, j, k, u):
+    """``d = (1 − ju)ⁿ(1 − ku)ⁿ − (1 − (j+k)u)ⁿ`` for ``(j + k)u ≤ 1``, without cancellation or ``0·∞``.
+
+    With ``c = log1p(jku²/(1 − (j+k)u)) ≥ 0`` the ratio of the two terms is ``e^(−nc)``, so
+    ``d = (1 − ju)ⁿ(1 − ku)ⁿ · (−expm1(−nc))``: a product of two accurate non-negative factors,
+    the first underflowing to 0 gracefully. ``(j + k)u = 1`` gives ``c = ∞`` and ``d`` = the product.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.log1p(j * k * u * u / (1.0 - (j + k) * u))
+        return _power(n, j, u) * _power(n, k, u) * -np.expm1(-n * c)
 
 
 def expected_polysemantic(n, m):
@@ -98,7 +111,8 @@ def polysemantic_variance(n, m):
 
     The covariance ``p2 − p1²`` is taken from the Taylor series of ``p2`` in ``1/2m`` when
     ``m >= 2n`` and otherwise from ``−4d₁₁ + 4d₁₂ − d₂₂`` with
-    ``d_ab = (1 − a/2m)^n (1 − b/2m)^n − (1 − (a+b)/2m)^n`` (each ``d_ab`` computed without cancellation).
+    ``d_ab = (1 − a/2m)^n (1 − b/2m)^n − (1 − (a+b)/2m)^n`` (each ``d_ab`` computed without
+    cancellation, and without ``0·∞`` once the powers underflow at ``n ≫ m``).
 
     Parameters
     ----------
@@ -113,9 +127,8 @@ def polysemantic_variance(n, m):
     n, m, u, p1, pbar = _occupancy(n, m)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         def d(a, b):
-            c = 1.0 - (a + b) * u
-            exact = _power(n, a + b, u) * np.expm1(n * np.log1p(a * b * u * u / c))
-            return np.where(c > 0, exact, _power(n, a, u) * _power(n, b, u))
+            exact = _product_excess(n, a, b, u)
+            return np.where((a + b) * u <= 1.0, exact, _power(n, a, u) * _power(n, b, u))
 
         series = _occupied_series(4, n, u) - p1 * p1
         covariance = np.where(4.0 * n * u <= 1.0, series, -4 * d(1, 1) + 4 * d(1, 2) - d(2, 2))
@@ -187,8 +200,7 @@ def prediction_interval(mean, var, seeds, z=2.0):
     var_arr = np.asarray(var, dtype=np.float64) if _is_real_array(var) else None
     if var_arr is None or not np.all(np.isfinite(var_arr)) or np.any(var_arr < 0):
         raise ValueError(f"var must be a finite number >= 0 or an array of them; got {var!r}")
-    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1; got {seeds!r}")
+    seeds = check_int("seeds", seeds, 1, MAX_SEED)
     z = _real("z", z, 0.0, strict=True)
     half = z * np.sqrt(var_arr / seeds)
     return _scalar_or_array(mean_arr - half), _scalar_or_array(mean_arr + half)

@@ -1,10 +1,9 @@
 """Cascade: deferred acceptance on (neuron, sign) slots ranked by ``|W0|`` (theory/cascade.py)."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .._validate import check_choice, check_int
 from ._checks import _weights
 
 
@@ -126,14 +125,11 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
     from ..config import Config
     from ..init import initial_weights, normalize_seeds
 
-    for name, value in (("n", n), ("m", m)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    n, m = check_int("n", n, 1), check_int("m", m, 1)
     seed_list = normalize_seeds(seeds)
     if seed_list.size < 2:
         raise ValueError(f"seeds must give at least 2 seeds for a standard error; got {seeds!r}")
-    if init not in ("normal", "xavier"):
-        raise ValueError(f"init must be one of normal, xavier; got {init!r}")
+    check_choice("init", init, ("normal", "xavier"))
     config = Config(n_features=int(n), n_hidden=int(m), init=init, dtype="float64")
     chunk = max(1, (1 << 21) // (int(n) * int(m)))
     counts = np.concatenate([cascade_polysemantic(initial_weights(config, seed_list[i:i + chunk]))

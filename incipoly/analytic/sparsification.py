@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-import numbers
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import erfc, erfcinv, erfcx
 
+from .._validate import MAX_SEED, check_int, shown
 from ._checks import _real, _weights, _is_real_array
 
 
@@ -116,6 +117,18 @@ def _sampled_sums(m, seed):
 
 _EXACT_TOP = 4096
 
+#: Largest m: the formulas take √m and 1/m in floating point.
+_MAX_M = 10 ** 300
+
+
+def _check_m(m):
+    """``m`` as an int in ``[1, 1e300]`` (ValueError / TypeError naming ``m`` otherwise)."""
+    m = check_int("m", m, 1)
+    if m > _MAX_M:
+        raise ValueError(f"m must be an integer >= 1 and <= 1e300 (√m must be a float); "
+                         f"got {shown(m)}")
+    return m
+
 
 def _source(m, w0, seed):
     """``(sums, θ at which one survivor is left, smooth)`` for the chosen initial weights."""
@@ -126,27 +139,23 @@ def _source(m, w0, seed):
         if seed is not None:
             raise ValueError(f"seed applies only with m (w0 is already explicit); got seed={seed!r}")
         return _exact_sums(_weights("w0", w0, (1,))) + (False,)
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
-        raise ValueError(f"m must be an integer >= 1; got {m!r}")
+    m = _check_m(m)
     if seed is None:
         return _profile_sums(int(m)) + (True,)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0 or None; got {seed!r}")
+    seed = check_int("seed", seed, 0, MAX_SEED)
     return _sampled_sums(int(m), int(seed)) + (False,)
 
 
-def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
-    """Integrate the reduced flow in ``u = log S = log ‖w‖²`` and ``θ = λB`` (LSODA, analytic Jacobian).
+#: Exponents are clamped to ±this: only rejected trial steps of the solver overshoot that far.
+_EXP_MAX = 700.0
+
+
+def _system(sums, l1):
+    """``(parts, rhs, jac)`` of the reduced flow in ``u = log S = log ‖w‖²`` and ``θ = λB``.
 
     With ``P(θ) = Σ(|w0| − θ)₊²``, ``L(θ) = Σ(|w0| − θ)₊``, ``A = e^(u/2)/√P`` and ``r = L/√P``:
 
     ``u' = −8 expm1(u) − 2λ e^(−u/2) r(θ)``,  ``θ' = λ e^(−u/2) √P(θ)``.
-
-    ``u`` stays ``O(λ)`` near the slow manifold ``S = 1``, so ``1 − S`` keeps full precision (``A``
-    itself would not). Stops when ``S < e^-60`` (every coordinate is then within ``1e-13`` of 0 and
-    reaches it in ``O(1e-13/λ)``: extinction, possible only for large λ) or when ``θ = stop_at``.
-    Explicit ``w0`` gives a right-hand side with a kink at every death; Radau steps over those far
-    more cheaply than LSODA, which is faster on the smooth profile.
     """
     def parts(theta):
         count, lin, sq = sums(theta)
@@ -154,15 +163,37 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
         return count, lin, sq, root, (lin / root if root > 0 else 0.0)
 
     def rhs(_, y):
+        u = min(max(y[0], -_EXP_MAX), _EXP_MAX)
         _, _, _, root, r = parts(y[1])
-        decay = l1 * math.exp(-0.5 * y[0])
-        return [-8.0 * math.expm1(y[0]) - 2.0 * decay * r, decay * root]
+        decay = l1 * math.exp(-0.5 * u)
+        return [-8.0 * math.expm1(u) - 2.0 * decay * r, decay * root]
 
     def jac(_, y):
+        u = min(max(y[0], -_EXP_MAX), _EXP_MAX)
         count, lin, sq, root, r = parts(y[1])
-        decay = l1 * math.exp(-0.5 * y[0])
-        dr = (lin * lin - count * sq) / (sq * root) if root > 0 else 0.0
-        return [[-8.0 * math.exp(y[0]) + decay * r, -2.0 * decay * dr], [-0.5 * decay * root, -decay * r]]
+        decay = l1 * math.exp(-0.5 * u)
+        denominator = sq * root
+        dr = (lin * lin - count * sq) / denominator if denominator > 0 else 0.0
+        return [[-8.0 * math.exp(u) + decay * r, -2.0 * decay * dr], [-0.5 * decay * root, -decay * r]]
+
+    return parts, rhs, jac
+
+
+def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
+    """Integrate the reduced flow of :func:`_system` (LSODA or Radau, analytic Jacobian).
+
+    ``u`` stays ``O(λ)`` near the slow manifold ``S = 1``, so ``1 − S`` keeps full precision (``A``
+    itself would not). Stops when ``S < e^-60`` (every coordinate is then within ``1e-13`` of 0 and
+    reaches it in ``O(1e-13/λ)``: extinction, possible only for large λ) or when ``θ = stop_at``.
+    Explicit ``w0`` gives a right-hand side with a kink at every death; Radau steps over those far
+    more cheaply than LSODA, which is faster on the smooth profile.
+    """
+    parts, rhs, jac = _system(sums, l1)
+    # Integrate in s = c·t with c = max(1, λ): for large λ the whole flow happens within t ~ 1/λ,
+    # which solve_ivp cannot step through in units of t (λ = 1e300 would never return).
+    c = max(1.0, l1)
+    if c > 1.0:
+        rhs, jac = _scaled(rhs, jac, c)
 
     def extinct(_, y):
         return y[0] - _EXTINCT
@@ -178,11 +209,80 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     count0, _, sq0, _, _ = parts(0.0)
     method, rtol = ("LSODA", 1e-10) if smooth else ("Radau", 1e-8)
     atol = rtol * 1e-3 * np.array([1.0, math.sqrt(sq0 / count0)])   # θ in units of rms |w0|
-    sol = solve_ivp(rhs, (0.0, t_end), [math.log(sq0), 0.0], method=method, jac=jac, t_eval=t_eval,
-                    events=events, rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"sparsification ODE failed: {sol.message}")
+    s_eval = None if t_eval is None else np.asarray(t_eval) * c
+    with warnings.catch_warnings():     # a failed LSODA attempt warns, then Radau takes over
+        warnings.simplefilter("ignore", UserWarning)
+        sol = solve_ivp(rhs, (0.0, t_end * c), [math.log(sq0), 0.0], method=method, jac=jac,
+                        t_eval=s_eval, events=events, rtol=rtol, atol=atol)
+    if not sol.success and method == "LSODA":       # LSODA gives up on some extreme horizons
+        sol = solve_ivp(rhs, (0.0, t_end * c), [math.log(sq0), 0.0], method="Radau", jac=jac,
+                        t_eval=s_eval, events=events, rtol=rtol, atol=atol)
+    if not sol.success:     # only at extreme λ or horizons: say which arguments to change
+        raise ValueError(f"l1={l1!r} with times up to t={t_end!r} is beyond what the ODE solver "
+                         f"can integrate ({sol.message}); use a smaller l1 or t")
+    if c > 1.0:
+        sol.t = np.asarray(sol.t) / c
+        sol.t_events = [np.asarray(e) / c for e in sol.t_events]
     return sol
+
+
+def _scaled(rhs, jac, c):
+    """``rhs/c`` and ``jac/c``: the flow in the time variable ``s = c·t``."""
+    def rhs_s(s, y):
+        du, dtheta = rhs(s, y)
+        return [du / c, dtheta / c]
+
+    def jac_s(s, y):
+        return [[v / c for v in row] for row in jac(s, y)]
+
+    return rhs_s, jac_s
+
+
+#: Largest scaled time ``t·max(1, λ)`` accepted (the solver integrates in that variable).
+_MAX_S = 1e300
+
+
+def _check_horizon(name, t, l1):
+    """ValueError unless ``t·max(1, λ) <= 1e300`` (the scaled time must stay finite)."""
+    if t > _MAX_S / max(1.0, l1):
+        raise ValueError(f"{name} must satisfy {name}·max(1, l1) <= {_MAX_S:g}; got {name}={t!r} "
+                         f"with l1={l1!r}")
+
+
+#: Times up to this (divided by the initial rate when that exceeds 1) are one explicit Euler step
+#: from t = 0: the state moves by at most this much, the second-order term is below rounding, and
+#: solve_ivp cannot step across such intervals.
+_TINY_TIME = 1e-9
+
+
+def _initial_rate(sums, l1):
+    """``(u'(0), θ'(0))`` of the reduced flow."""
+    return np.asarray(_system(sums, l1)[1](0.0, [math.log(sums(0.0)[2]), 0.0]))
+
+
+def _is_tiny(t, slope):
+    """Times too short to integrate: the state moves by at most ``_TINY_TIME`` (see there)."""
+    return np.asarray(t) * max(1.0, float(np.abs(slope).max())) <= _TINY_TIME
+
+
+def _solve_at(sums, smooth, l1, times):
+    """``(log ‖w‖², θ)`` at the non-decreasing ``times`` (``θ`` frozen after extinction)."""
+    y0 = np.array([math.log(sums(0.0)[2]), 0.0])
+    unique, inverse = np.unique(times, return_inverse=True)
+    log_norm, theta = np.empty(unique.size), np.empty(unique.size)
+    slope = _initial_rate(sums, l1)
+    tiny = _is_tiny(unique, slope)
+    log_norm[tiny], theta[tiny] = (y0[:, None] + slope[:, None] * unique[tiny]).reshape(2, -1)
+    later = unique[~tiny]
+    if later.size:
+        sol = _flow(sums, smooth, l1, later[-1], t_eval=later)
+        k = len(sol.t)
+        if k:
+            log_norm[tiny.sum():][:k], theta[tiny.sum():][:k] = np.reshape(sol.y, (2, k))
+        if k < later.size:                     # extinct: w ≡ 0 from then on
+            log_norm[tiny.sum() + k:] = -np.inf
+            theta[tiny.sum() + k:] = sol.y_events[0][0][1]
+    return log_norm[inverse], theta[inverse]
 
 
 _EXTINCT = -60.0
@@ -207,7 +307,8 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     Parameters
     ----------
     t : float or 1-D array
-        Times ``>= 0``, non-decreasing.
+        Times ``>= 0``, non-decreasing (repeats allowed), with ``t·max(1, λ) <= 1e300``. Times
+        up to 1e-9 are one Euler step from ``t = 0`` (exact to rounding there).
     l1 : float
         λ ``>= 0``.
     m : int, optional
@@ -233,19 +334,16 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     if (times is None or times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0)
             or np.any(np.diff(times) < 0)):
         raise ValueError(f"t must be a finite, non-decreasing 1-D array of times >= 0; got {t!r}")
+    _check_horizon("t", float(times[-1]) if times.size else 0.0, l1)
     count, l1_norm, scale, theta = (np.zeros_like(times) for _ in range(4))
     if sums(0.0)[0] == 0:
         return Sparsification(times, count, l1_norm, scale, theta)
-    if times[-1] == 0.0:
-        log_norm, solved = np.full(times.size, math.log(sums(0.0)[2])), np.zeros(times.size)
-    else:
-        sol = _flow(sums, smooth, l1, times[-1], t_eval=times)
-        log_norm, solved = sol.y
-        if sol.t.size < times.size:                     # extinct: w ≡ 0 from then on
-            theta[sol.t.size:] = sol.y_events[0][0][1]
+    log_norm, solved = _solve_at(sums, smooth, l1, times)
     for j, (u, th) in enumerate(zip(log_norm, solved)):
-        count[j], lin, sq = sums(th)
         theta[j] = th
+        if u == -np.inf:                                # extinct
+            continue
+        count[j], lin, sq = sums(th)
         scale[j] = math.exp(0.5 * u) / math.sqrt(sq) if sq > 0 else 0.0
         l1_norm[j] = scale[j] * lin
     return Sparsification(times, count, l1_norm, scale, theta)
@@ -266,7 +364,8 @@ def monosemantic_time(l1, *, m=None, w0=None, seed=None, t_max=None):
     m, w0, seed :
         As in :func:`sparsification_trajectory` (exactly one of ``m``, ``w0``).
     t_max : float, optional
-        Integration horizon, ``> 0``; default ``100/λ``.
+        Integration horizon, ``> 0`` with ``t_max·max(1, λ) <= 1e300``; default ``100/λ``
+        (capped there).
 
     Returns
     -------
@@ -281,7 +380,13 @@ def monosemantic_time(l1, *, m=None, w0=None, seed=None, t_max=None):
         return 0.0
     if l1 == 0.0:
         return math.inf
-    t_max = 100.0 / l1 if t_max is None else _real("t_max", t_max, 0.0, strict=True)
+    if t_max is None:
+        t_max = min(100.0 / l1, _MAX_S / max(1.0, l1))
+    t_max = _real("t_max", t_max, 0.0, strict=True)
+    _check_horizon("t_max", t_max, l1)
+    slope = _initial_rate(sums, l1)
+    if _is_tiny(t_max, slope):          # θ grows linearly at rate θ'(0) up to t_max
+        return float(last / slope[1]) if last <= slope[1] * t_max else math.inf
     hits = _flow(sums, smooth, l1, t_max, stop_at=last).t_events[1]
     return float(hits[0]) if hits.size else math.inf
 
@@ -314,8 +419,7 @@ def paper_sparsification(t, l1, m):
     if times is None or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError(f"t must be a finite time >= 0 or an array of them; got {t!r}")
     l1 = _real("l1", l1)
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
-        raise ValueError(f"m must be an integer >= 1; got {m!r}")
+    m = _check_m(m)
     inverse = 1.0 / (1.0 / math.sqrt(m) + l1 * times)
     nan = np.full_like(inverse, np.nan)
     return Sparsification(times, inverse ** 2, inverse, nan, nan)

@@ -1,0 +1,146 @@
+"""Looking at one run: a short text/HTML description and a figure (loss, m′, final weights).
+
+:class:`incipoly.Run`'s ``__repr__``, ``_repr_html_`` and ``plot`` call these functions, and so
+does ``incipoly show``. matplotlib is imported only when a figure is drawn.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+#: Label every row and column of the weight heatmap up to this many (more would overlap).
+MAX_TICK_LABELS = 40
+
+#: Config fields shown in the one-line description of a run.
+ESSENTIALS = ("n_features", "n_hidden", "steps", "optimizer", "lr", "l1", "noise", "noise_std")
+
+
+def format_seeds(seeds) -> str:
+    """``"8 (0-7)"`` for a contiguous range, else the count and the first ten seeds."""
+    seeds = [int(s) for s in seeds]
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{len(seeds)} ({seeds[0]}-{seeds[-1]})"
+    shown = ",".join(map(str, seeds[:10])) + (",..." if len(seeds) > 10 else "")
+    return f"{len(seeds)} ({shown})"
+
+
+def _polysemantic_mean(run) -> float:
+    from . import metrics
+    return float(np.mean(metrics.polysemantic_neurons(run.W)))
+
+
+def describe(run) -> str:
+    """One line: config essentials, seeds, weight shape and dtype, mean polysemantic count."""
+    cfg = run.config.to_dict()
+    fields = ", ".join(f"{k}={cfg[k]}" for k in ESSENTIALS if k in cfg)
+    return (f"Run({fields}; seeds {format_seeds(run.seeds)}; W {tuple(run.W.shape)} "
+            f"{run.W.dtype}; polysemantic mean {_polysemantic_mean(run):.3g})")
+
+
+def describe_html(run) -> str:
+    """The same facts as :func:`describe` as a small HTML table (for notebooks)."""
+    cfg = run.config.to_dict()
+    rows = [(k, cfg[k]) for k in ESSENTIALS if k in cfg]
+    rows += [("seeds", format_seeds(run.seeds)), ("W", f"{tuple(run.W.shape)} {run.W.dtype}"),
+             ("polysemantic neurons (mean)", f"{_polysemantic_mean(run):.3g}")]
+    if "loss" in run.history:
+        rows.append(("final loss incl. L1 (mean)", f"{float(np.mean(run.history['loss'][-1])):.4g}"))
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table><caption>incipoly Run</caption>{body}</table>"
+
+
+def neuron_order(W, band=(0.8, 1.2)):
+    """Column and row order for the weight heatmap of one instance ``W`` (n, m).
+
+    Neurons: polysemantic ones first (most features in the band first), then those carrying one
+    feature, then the rest by their largest ``|W|``. Features: by the position of their
+    strongest neuron in that order. Returns ``(feature_order, neuron_order, n_polysemantic)``.
+    """
+    from . import metrics
+    carried = metrics.assignments(W, band).carried != 0
+    load = carried.sum(axis=0)
+    peak = np.abs(W).max(axis=0)
+    neurons = np.lexsort((-peak, -load))                 # by load desc, then peak desc
+    position = np.empty_like(neurons)
+    position[neurons] = np.arange(neurons.size)
+    features = np.argsort(position[np.abs(W).argmax(axis=1)], kind="stable")
+    return features, neurons, int((load > 1).sum())
+
+
+def run_figure(run, path=None, instance=0):
+    """One figure: loss and m′ histories over seeds, and the final weights of one instance.
+
+    Parameters
+    ----------
+    run : Run
+    path : path, optional
+        Also save the figure there as a PNG.
+    instance : int
+        Which seed's weights the heatmap shows (index into ``run.seeds``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from ._validate import check_int
+    from .plot import require_matplotlib
+    require_matplotlib()
+    from matplotlib.figure import Figure
+    instance = check_int("instance", instance, 0, len(run.seeds) - 1)
+    fig = Figure(figsize=(14, 4.6), layout="constrained")
+    fig.suptitle(describe(run), fontsize="small")
+    axes = fig.subplots(1, 3, width_ratios=(1, 1, 1.4))
+    steps = np.asarray(run.history.get("step", []))
+    _history_panel(axes[0], steps, run.history.get("loss"), "loss (incl. L1 term)", log_y=True)
+    active = run.history.get("active")
+    _history_panel(axes[1], steps, None if active is None else active.mean(axis=2),
+                   "m′: active weights per feature (mean)", log_y=False)
+    _weights_panel(fig, axes[2], np.asarray(run.W[instance], np.float64),
+                   int(run.seeds[instance]))
+    if path is not None:
+        fig.savefig(Path(path), dpi=110)
+    return fig
+
+
+def _history_panel(ax, steps, values, ylabel, log_y):
+    """Mean over seeds with a min–max band against the step (log x from step 1 on)."""
+    ax.grid(True, alpha=0.3)
+    ax.set(xlabel="training step", ylabel=ylabel)
+    if values is None or steps.size == 0:
+        ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+        return
+    values = np.asarray(values, np.float64).reshape(steps.size, -1)
+    keep = steps > 0 if (steps > 0).sum() >= 2 else np.ones(steps.size, bool)
+    x, v = steps[keep], values[keep]
+    (line,) = ax.plot(x, v.mean(axis=1), "o-", ms=3, label="mean over seeds")
+    ax.fill_between(x, v.min(axis=1), v.max(axis=1), color=line.get_color(), alpha=0.2,
+                    linewidth=0, label="min–max over seeds")
+    if keep.sum() < steps.size:
+        ax.set_xscale("log")
+    if log_y and (v > 0).all():
+        ax.set_yscale("log")
+    ax.legend(fontsize="small")
+
+
+def _weights_panel(fig, ax, W, seed):
+    """Signed heatmap features × neurons, polysemantic neurons first and marked with ▼."""
+    features, neurons, poly = neuron_order(W)
+    vmax = max(float(np.abs(W).max()), 1e-12)
+    image = ax.imshow(W[np.ix_(features, neurons)], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+                      aspect="auto", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="final weight $W_{ik}$")
+    if poly:                        # ▼ just above the axes over each polysemantic column
+        ax.plot(np.arange(poly), np.full(poly, 1.02), "v", color="k", ms=6, clip_on=False,
+                transform=ax.get_xaxis_transform())
+        ax.axvline(poly - 0.5, color="k", lw=0.8, ls="--")
+    for axis, order in ((ax.xaxis, neurons), (ax.yaxis, features)):
+        if order.size <= MAX_TICK_LABELS:        # label rows and columns with their real indices
+            axis.set_ticks(np.arange(order.size), [str(k) for k in order], fontsize="x-small")
+    ax.set(xlabel="neuron (polysemantic first, ▼)", ylabel="feature",
+           title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}\n")
+
+
+__all__ = ["describe", "describe_html", "run_figure", "neuron_order", "format_seeds"]

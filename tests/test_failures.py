@@ -1,0 +1,303 @@
+"""Each failure reported in issue 11 (wrong numbers without a word, tracebacks, ignored flags),
+reproduced as it was reported (those cases failed on commit d9a4c90), plus a few guards that the
+fixes do not over-reach (other SystemErrors stay visible, the record shortcut changes nothing)."""
+import csv
+import importlib
+
+import numpy as np
+import pytest
+
+import incipoly as ip
+from incipoly import analytic, metrics
+from incipoly.cli import main
+from incipoly.train import DivergenceError, check_memory, memory_estimate
+
+TINY = ["--n-features", "4", "--n-hidden", "8", "--steps", "5", "--no-progress"]
+SMALL = ip.Config(n_features=4, n_hidden=8, steps=3)
+
+
+def run_cli(argv, capsys):
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return rc, out, err
+
+
+# --- numbers wrong without saying so ---------------------------------------------------------
+
+def test_overflowing_loss_raises_divergence_naming_seed_and_step():
+    cfg = ip.Config(n_features=4, n_hidden=8, steps=78, lr=1e3, dtype="float64")
+    with pytest.raises(DivergenceError, match=r"seed 7 .* step \d+"):
+        ip.train(cfg, seeds=[7], progress=False)
+
+
+def test_cli_divergent_sgd_exits_1_without_saving(tmp_path, capsys):
+    rc, _, err = run_cli(["train", "--optimizer", "sgd", "--lr", "10", "--steps", "3",
+                          "--n-features", "4", "--n-hidden", "8", "--seeds", "7", "--no-progress",
+                          "--out", str(tmp_path / "r")], capsys)
+    assert rc == 1 and err.startswith("incipoly: error: training diverged")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("value", [1e300, np.nan, -np.inf])
+def test_W0_that_does_not_fit_float32_is_refused(value):
+    W0 = np.zeros((4, 8))
+    W0[1, 2] = value
+    with pytest.raises(ValueError, match="W0"):
+        ip.train(ip.Config(n_features=4, n_hidden=8, steps=1), W0=W0, progress=False)
+
+
+def test_birthday_law_where_the_powers_underflow():
+    assert analytic.expected_polysemantic(6027, 2) == 2.0
+    assert analytic.expected_polysemantic(6026, 2) == 2.0
+    var = analytic.polysemantic_variance(1751, 2)
+    assert np.isfinite(var) and 0 <= var < 1e-200
+    n = np.arange(1, 3001)[:, None]
+    m = np.array([1, 2, 3, 7, 50])
+    mean, var = analytic.expected_polysemantic(n, m), analytic.polysemantic_variance(n, m)
+    assert np.isfinite(mean).all() and np.isfinite(var).all()
+    assert (mean >= 0).all() and (mean <= m).all() and (var >= 0).all()
+
+
+def test_birthday_law_against_exact_rationals_at_large_n():
+    """Where both powers underflow, E = m(1 − 2aⁿ + bⁿ) exactly (Fractions, no rounding)."""
+    from fractions import Fraction
+    for n, m in [(700, 2), (3000, 3), (1751, 5)]:
+        exact = m * (1 - 2 * (1 - Fraction(1, 2 * m)) ** n + (1 - Fraction(1, m)) ** n)
+        assert analytic.expected_polysemantic(n, m) == pytest.approx(float(exact), rel=1e-14)
+
+
+def test_sparsification_at_a_tiny_time_returns_the_start():
+    sol = analytic.sparsification_trajectory([1e-200], 1e-4, m=10)
+    start = analytic.sparsification_trajectory([0.0], 1e-4, m=10)
+    np.testing.assert_allclose(sol.m_active, start.m_active)
+    np.testing.assert_allclose(sol.l1_norm, start.l1_norm)
+
+
+def test_sparsification_accepts_repeated_times():
+    sol = analytic.sparsification_trajectory([1.0, 1.0, 2.0], 1e-2, m=10)
+    one = analytic.sparsification_trajectory([1.0, 2.0], 1e-2, m=10)
+    np.testing.assert_allclose(sol.l1_norm, one.l1_norm[[0, 0, 1]], rtol=1e-9)
+
+
+@pytest.mark.parametrize("W, error", [
+    (np.full((3, 4), np.nan), ValueError), (np.zeros((0, 4)), ValueError),
+    (np.ones((3, 4), complex), TypeError), (np.ones((3, 4), bool), TypeError),
+])
+def test_metrics_refuse_nan_complex_bool_and_empty_weights(W, error):
+    for f in (metrics.polysemantic_neurons, metrics.polysemantic_neurons_above,
+              metrics.assignments, metrics.feature_norms):
+        with pytest.raises(error, match="W"):
+            f(W)
+    with pytest.raises(error, match="W0"):
+        metrics.initial_collisions(W)
+
+
+@pytest.mark.parametrize("field, value, error", [
+    ("noise", np.array(["gaussian"]), TypeError),
+    ("lr", 10 ** 400, ValueError),
+    ("lr", "0.1", TypeError),
+    ("l1", True, TypeError),
+    ("n_hidden", np.float64(8.0), TypeError),
+    ("steps", np.array(3), TypeError),
+])
+def test_config_never_coerces(field, value, error):
+    with pytest.raises(error, match=field):
+        ip.Config(**{field: value})
+
+
+def test_noise_std_needs_a_noise_kind(capsys):
+    with pytest.raises(ValueError, match="noise_std.*noise kind"):
+        ip.Config(noise="none", noise_std=0.3)
+    rc, _, err = run_cli(["train", *TINY, "--noise", "none", "--noise-std", "0.3"], capsys)
+    assert rc == 2 and "noise_std" in err
+
+
+# --- commands that ended in a traceback or ignored what was asked -----------------------------
+
+def test_compare_uses_steps_zero_and_refuses_lr_zero(tmp_path, capsys):
+    rc, _, _ = run_cli(["compare", "--n", "2", "--ratios", "1", "--optimizers", "sgd", "--steps",
+                        "0", "--seeds", "2", "--no-progress", "--out", str(tmp_path)], capsys)
+    assert rc == 0
+    rows = list(csv.DictReader(open(tmp_path / "compare.csv")))
+    assert [r["steps"] for r in rows] == ["0"]
+    rc, _, err = run_cli(["compare", "--lr", "0", "--no-progress"], capsys)
+    assert rc == 2 and "lr" in err
+
+
+def test_compare_needs_two_seeds(capsys):
+    rc, out, err = run_cli(["compare", "--n", "2", "--ratios", "1", "--seeds", "1",
+                            "--no-progress"], capsys)
+    assert rc == 2 and "seeds" in err and "at least 2" in err and out == ""
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["train", *TINY, "--seeds", "99999999999999999999"], "seeds"),
+    (["train", *TINY, "--steps", "99999999999999999999"], "steps"),
+    (["train", *TINY, "--n-features", "100000000000"], "n_features"),
+    (["compare", "--ratios", "inf", "--no-progress"], "ratio"),
+    (["compare", "--ratios", "nan", "--no-progress"], "ratio"),
+])
+def test_huge_and_infinite_values_exit_2(argv, flag, capsys):
+    rc, _, err = run_cli(argv, capsys)
+    assert rc == 2 and flag in err
+
+
+def test_huge_record_count_trains_every_step(tmp_path, capsys):
+    rc, _, err = run_cli(["train", *TINY, "--seeds", "1", "--record", "1000000000000", "--out",
+                          str(tmp_path / "r")], capsys)
+    assert rc == 0, err
+    np.testing.assert_array_equal(ip.load(tmp_path / "r").history["step"], np.arange(6))
+
+
+def test_record_count_past_log_resolution_equals_every_step():
+    """The shortcut for huge counts gives exactly what rounding the log grid would give."""
+    from incipoly.train import _all_steps_count, record_steps
+    for steps in (1, 2, 7, 50, 300):
+        k = int(_all_steps_count(steps)) + 2
+        np.testing.assert_array_equal(record_steps(steps, k), np.arange(steps + 1))
+        grid = np.unique(np.concatenate([[0, steps], np.round(np.geomspace(1, steps, k - 1))]))
+        np.testing.assert_array_equal(grid, np.arange(steps + 1))
+
+
+def test_model_too_large_for_memory_is_refused_before_allocating(capsys):
+    cfg = ip.Config(n_features=100_000, n_hidden=100_000, steps=1)
+    with pytest.raises(MemoryError, match=r"needs about .* GiB .* available"):
+        ip.train(cfg, seeds=1, progress=False)
+    rc, _, err = run_cli(["train", "--n-features", "100000", "--n-hidden", "100000",
+                          "--no-progress"], capsys)
+    assert rc == 1 and err.startswith("incipoly: error: out of memory")
+
+
+def test_memory_estimate_counts_every_buffer():
+    cfg = ip.Config(n_features=4, n_hidden=8, optimizer="adamw", dtype="float64")
+    est = memory_estimate(cfg, instances=3, records=5, snapshots=True)
+    model = 4 * 8 * 8
+    assert est["weights"] == 2 * 3 * model + 4 * 8 * 8
+    assert est["moments"] == 2 * 3 * model
+    assert est["history"] == 5 * 3 * (8 + 4 * 8 * 4 + model)
+    assert est["total"] == sum(v for k, v in est.items() if k != "total")
+    with pytest.raises(MemoryError, match="available"):
+        check_memory(est, available=est["total"] - 1)
+    check_memory(est, available=est["total"])
+
+
+def test_allocation_failure_inside_a_kernel_is_a_memory_error(monkeypatch):
+    train_module = importlib.import_module("incipoly.train")
+
+    def fail(self, t0, nsteps):
+        raise SystemError("<numba.core.cpu.CPUContext> returned a result with an exception set: "
+                          "Allocation failed (probably too large).")
+    monkeypatch.setattr(train_module._CpuState, "advance", fail)
+    with pytest.raises(MemoryError, match="allocate"):
+        ip.train(SMALL, progress=False)
+
+
+def test_other_system_errors_are_not_disguised(monkeypatch):
+    train_module = importlib.import_module("incipoly.train")
+
+    def fail(self, t0, nsteps):
+        raise SystemError("something else")
+    monkeypatch.setattr(train_module._CpuState, "advance", fail)
+    with pytest.raises(SystemError):
+        ip.train(SMALL, progress=False)
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "reproduce"])
+def test_ctrl_c_says_what_was_saved_and_exits_130(command, tmp_path, capsys, monkeypatch):
+    from incipoly import cli, compare
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "train", interrupt)
+    monkeypatch.setattr(compare, "compare", interrupt)
+    monkeypatch.setattr(cli, "reproduce", interrupt)
+    argv = {"train": ["train", *TINY], "compare": ["compare", "--no-progress"],
+            "reproduce": ["reproduce", "sparsity", "--no-progress"]}[command]
+    rc, _, err = run_cli([*argv, "--out", str(tmp_path / "o")], capsys)
+    assert rc == 130 and "interrupted" in err
+    if command == "reproduce":
+        assert "--resume" in err and str(tmp_path / "o" / "sparsity" / "store") in err
+    else:
+        assert "nothing was saved" in err
+
+
+def test_compare_out_that_is_a_file_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    from incipoly import compare
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("trained before checking --out")
+    monkeypatch.setattr(compare, "compare", must_not_train)
+    target = tmp_path / "file"
+    target.write_text("")
+    for out in (target, target / "sub"):
+        rc, _, err = run_cli(["compare", "--no-progress", "--out", str(out)], capsys)
+        assert rc == 2 and "--out" in err
+
+
+def test_unwritable_out_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    rc, _, err = run_cli(["train", *TINY, "--out", str(tmp_path / "r")], capsys)
+    assert rc == 2 and "--out" in err and "not writable" in err
+
+
+def test_reproduce_writes_csvs_without_matplotlib(tmp_path, capsys, monkeypatch):
+    from incipoly import experiments, plot
+
+    def missing():
+        raise ImportError("no matplotlib")
+    monkeypatch.setattr(plot, "require_matplotlib", missing)
+    monkeypatch.setitem(experiments.SCALE_PARAMS["sparsity"], "small",
+                        {"n_hidden": 16, "l1": 1e-2, "lr": 0.05, "flow_time": 1.0, "record": 4})
+    rc, out, err = run_cli(["reproduce", "sparsity", "--no-progress", "--out", str(tmp_path)],
+                           capsys)
+    assert rc == 0, err
+    assert "PNG skipped" in err
+    assert list((tmp_path / "sparsity").glob("*.csv")) and not list(
+        (tmp_path / "sparsity").glob("*.png"))
+
+
+def test_train_defaults_are_config_defaults():
+    from incipoly.cli import TRAIN_DEFAULTS, build_parser, config_from_args
+    assert TRAIN_DEFAULTS == ip.Config()
+    assert config_from_args(build_parser().parse_args(["train"])) == ip.Config()
+
+
+def test_help_explains_winner_in_band_and_l1_in_loss(capsys):
+    rc, out, _ = run_cli(["compare", "--help"], capsys)
+    assert rc == 0
+    assert "winner = fraction of features" in out and "in band = fraction" in out
+    assert "final_loss includes the L1 term" in out
+    rc, out, _ = run_cli(["train", "--help"], capsys)
+    assert "includes the L1 term" in " ".join(out.split())
+
+
+def test_compare_progress_moves_within_a_cell(monkeypatch):
+    """The shared bar is advanced by train's chunks, not once per cell."""
+    from incipoly import compare
+    updates = []
+
+    class Bar:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, k):
+            updates.append(k)
+    import tqdm.auto
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    cells = compare.grid([2], [1], ["sgd"], steps=200)
+    compare.compare(cells, [0, 1])
+    assert len(updates) > 1 and sum(updates) == 200
