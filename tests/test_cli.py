@@ -11,17 +11,10 @@ import pytest
 import incipoly as ip
 from incipoly.cli import TRAIN_DEFAULTS, build_parser, config_from_args, main, parse_seeds
 
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+
 TINY = ["--n-features", "4", "--n-hidden", "8", "--steps", "50", "--no-progress"]
 
-
-def run_cli(argv, capsys):
-    """``main(argv)`` → (exit status, stdout, stderr); argparse's SystemExit gives the status."""
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def table_row(out, label):

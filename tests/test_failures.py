@@ -9,21 +9,13 @@ import pytest
 
 import incipoly as ip
 from incipoly import analytic, metrics
-from incipoly.cli import main
+
 from incipoly.train import DivergenceError, check_memory, memory_estimate
+
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 TINY = ["--n-features", "4", "--n-hidden", "8", "--steps", "5", "--no-progress"]
 SMALL = ip.Config(n_features=4, n_hidden=8, steps=3)
-
-
-def run_cli(argv, capsys):
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return rc, out, err
 
 
 # --- numbers wrong without saying so ---------------------------------------------------------
