@@ -83,13 +83,16 @@ def markdown(rows):
             f"{r['z_n2_over_4m']:+.1f} | {r['z_birthday']:+.1f} | {r['z_cascade']:+.1f} | "
             f"{r['z_exclusion']:+.1f} | {r['exclusion_sd']:.2f} | {r['sim_sd'] / r['exclusion_sd']:.2f} | "
             f"{r['in_band']:.3f} |")
-    out += ["", "| model | design: \|z\| ≤ 2 | held out: \|z\| ≤ 2 | all | worst z |", "|---|---|---|---|---|"]
+    out += ["", r"| model | design: \|z\| ≤ 2 | held out: \|z\| ≤ 2 | all | RMS z | worst z |",
+            "|---|---|---|---|---|---|"]
     for name, key in MODELS:
         z = {h: [r[f"z_{key}"] for r in rows if r["held_out"] == h] for h in (False, True)}
         every = z[False] + z[True]
         out.append(f"| {name} | {sum(abs(v) <= 2 for v in z[False])}/{len(z[False])} | "
                    f"{sum(abs(v) <= 2 for v in z[True])}/{len(z[True])} | "
-                   f"{sum(abs(v) <= 2 for v in every)}/{len(every)} | {max(every, key=abs):+.1f} |")
+                   f"{sum(abs(v) <= 2 for v in every)}/{len(every)} | "
+                   f"{np.sqrt(np.mean(np.square(every))):.1f} | "
+                   f"{max(every, key=abs):+.1f} |")
     spread = [abs(r["sim_sd"] / r["exclusion_sd"] - 1) <= 0.25 for r in rows]
     out += ["", f"Exclusion law's sd within 25 % of the simulated sd: {sum(spread)}/{len(spread)} cells."]
     return "\n".join(out)
