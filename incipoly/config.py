@@ -215,17 +215,13 @@ def _check_float(name, value, strictly_positive=False):
 
 
 def _check_unit_interval(name, value):
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        x = float("nan")
-    if isinstance(value, bool) or not (0 < x <= 1):
-        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+    check_real(name, value, 0.0, strict=True, high=1.0)
 
 
 def _check_bool(name, value):
     if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+        raise WrongTypeError(f"{name} must be True or False; got {value!r} of type "
+                             f"{type(value).__name__}")
 
 
 def _check_choice(name, value, choices):

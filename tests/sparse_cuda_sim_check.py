@@ -40,9 +40,10 @@ def cases():
 
 def config(fields):
     import incipoly as ip
-    base = dict(n_features=3, n_hidden=2, steps=STEPS, lr=2e-2, l1=1e-2, weight_decay=0.05,
-                noise_std=0.1)
-    return ip.Config(**{**base, **fields})
+    base = dict(n_features=3, n_hidden=2, steps=STEPS, lr=2e-2, l1=1e-2, weight_decay=0.05)
+    merged = {**base, **fields}
+    merged.setdefault("noise_std", 0.0 if merged.get("noise", "none") == "none" else 0.1)
+    return ip.Config(**merged)
 
 
 def run(cfg, backend):

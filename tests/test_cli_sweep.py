@@ -82,7 +82,7 @@ def test_resume_trains_nothing_new(tmp_path, capsys):
 BAD_GRIDS = [
     ("g.toml", "n_features = 3\nwidth = [4]\n", "unknown field 'width'"),
     ("g.toml", "n_hidden = []\n", "field n_hidden: empty list"),
-    ("g.toml", "n_hidden = [4, 0]\n", "field n_hidden: n_hidden must be an integer >= 1, got 0"),
+    ("g.toml", "n_hidden = [4, 0]\n", "field n_hidden: n_hidden must be an integer in [1, "),
     ("g.toml", "n_hidden = 2.5\n", "field n_hidden"),
     ("g.toml", "optimizer = \"adam\"\n", "field optimizer: optimizer must be one of"),
     ("g.toml", "lr = [[0.1]]\n", "field lr: values must be scalars"),

@@ -276,9 +276,9 @@ def test_compare_progress_moves_within_a_cell(monkeypatch):
     from incipoly import compare
     updates = []
 
-    class Bar:
-        def __init__(self, *args, **kwargs):
-            pass
+    class Bar:                      # tqdm's interface; disabled bars (inner runs) record nothing
+        def __init__(self, *args, disable=False, **kwargs):
+            self.disable = disable
 
         def __enter__(self):
             return self
@@ -287,7 +287,11 @@ def test_compare_progress_moves_within_a_cell(monkeypatch):
             return False
 
         def update(self, k):
-            updates.append(k)
+            if not self.disable:
+                updates.append(k)
+
+        def close(self):
+            pass
     import tqdm.auto
     monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
     cells = compare.grid([2], [1], ["sgd"], steps=200)

@@ -116,7 +116,8 @@ def config_of(c, steps=12):
     sparse = c["inputs"] == "sparse"
     lr, l1 = OPTIMIZERS[c["optimizer"]]
     return ip.Config(n_features=c["n"], n_hidden=c["m"], steps=steps, optimizer=c["optimizer"],
-                     lr=lr, l1=l1, weight_decay=0.05, noise=c["noise"], noise_std=0.1,
+                     lr=lr, l1=l1, weight_decay=0.05, noise=c["noise"],
+                     noise_std=0.0 if c["noise"] == "none" else 0.1,
                      dtype="float64", inputs=c["inputs"], feature_prob=0.4 if sparse else 1.0,
                      batch_size=6 if sparse else 1024,
                      correlation=c["correlation"] if sparse else "none",
@@ -217,7 +218,7 @@ def test_deterministic_across_chunking_threads_and_seed_subsets():
 
 
 def test_history_loss_is_the_evaluation_batch_loss():
-    cfg = SPARSE.replace(dtype="float64", noise="none")
+    cfg = SPARSE.replace(dtype="float64", noise="none", noise_std=0.0)
     run = ip.train(cfg, seeds=[5], record=4, snapshots=True, progress=False)
     from incipoly.kernels.noise import mix64
     with np.errstate(over="ignore"):
@@ -256,6 +257,6 @@ def test_float32_sparse_tracks_float64():
 
 
 def test_sparse_divergence_names_seed_and_step():
-    cfg = SPARSE.replace(optimizer="sgd", lr=1e4, noise="none", tied=True)
+    cfg = SPARSE.replace(optimizer="sgd", lr=1e4, noise="none", noise_std=0.0, tied=True)
     with pytest.raises(ip.DivergenceError, match=r"seed 3 .*step \d+"):
         ip.train(cfg, seeds=[3], progress=False)
