@@ -400,10 +400,10 @@ def correlations(store, scale="small", resume=False, progress=True, bins=60,
     return Result("correlations", scale, p, {"heatmap": heatmap, "winner_rank": winner}, summary)
 
 
-def _sparse_sweep(p, configs, store, resume, progress):
+def _sparse_sweep(p, configs, store, resume, progress, client=None):
     """Sweep ``configs`` on ``p["seeds"]`` keeping the weights; one ``result`` dict per config."""
     st = sweep(configs, p["seeds"], store, chunk_seeds=p["chunk_seeds"], resume=resume,
-               keep_weights=True, record=2, progress=progress)
+               keep_weights=True, record=2, progress=progress, client=client)
     return [st.result(c) for c in range(len(configs))]
 
 
@@ -413,7 +413,7 @@ def _mean_se_columns(prefix, values):
     return {f"{prefix}_mean": mean, f"{prefix}_se": se}
 
 
-def superposition(store, scale="small", resume=False, progress=True) -> Result:
+def superposition(store, scale="small", resume=False, progress=True, client=None) -> Result:
     """Superposition as features get sparser (TMS's n = 20, m = 5): features represented,
     dimensions per feature and the necessary / incidental split of polysemantic neurons vs 1/p.
 
@@ -422,7 +422,7 @@ def superposition(store, scale="small", resume=False, progress=True) -> Result:
 
     Parameters
     ----------
-    store, resume, progress :
+    store, resume, progress, client :
         As in :func:`sparsity`.
     scale : {"small", "paper"}
         small: 7 values of p, batch 256, 2 000 steps at lr 10⁻², 4 seeds; paper: 13 values,
@@ -442,7 +442,7 @@ def superposition(store, scale="small", resume=False, progress=True) -> Result:
                       optimizer="adamw", lr=p["lr"], l1=0.0, weight_decay=0.0, init="xavier",
                       inputs="sparse", feature_prob=float(q), batch_size=p["batch_size"],
                       importance=p["importance"], bias=True) for q in ps]
-    results = _sparse_sweep(p, configs, store, resume, progress)
+    results = _sparse_sweep(p, configs, store, resume, progress, client)
     cols = {k: [] for k in ("represented", "dims_per_feature", "polysemantic", "necessary",
                             "incidental", "same_sign", "opposite_sign")}
     features = {k: [] for k in ("p", "seed", "feature", "norm", "dimensionality")}
@@ -471,7 +471,7 @@ def superposition(store, scale="small", resume=False, progress=True) -> Result:
     return Result("superposition", scale, p, {"by_p": table, "features": feat}, summary)
 
 
-def cooccurrence(store, scale="small", resume=False, progress=True) -> Result:
+def cooccurrence(store, scale="small", resume=False, progress=True, client=None) -> Result:
     """Polysemantic neurons when m ≥ n and features start to co-occur: count, sign split and
     incidental share against p, with the one-hot birthday law as the p → 0 reference.
 
@@ -482,7 +482,7 @@ def cooccurrence(store, scale="small", resume=False, progress=True) -> Result:
 
     Parameters
     ----------
-    store, resume, progress :
+    store, resume, progress, client :
         As in :func:`sparsity`.
     scale : {"small", "paper"}
         small: n = 16, m = 32, 6 values of p, batch 128, 2 000 steps, 8 seeds; paper: 10
@@ -504,7 +504,7 @@ def cooccurrence(store, scale="small", resume=False, progress=True) -> Result:
     configs = [Config(n_features=n, n_hidden=m, steps=p["steps"], optimizer="adamw", lr=p["lr"],
                       l1=p["l1_scale"] * float(q) / 3, inputs="sparse", feature_prob=float(q),
                       batch_size=p["batch_size"]) for q in ps]
-    results = _sparse_sweep(p, configs, store, resume, progress)
+    results = _sparse_sweep(p, configs, store, resume, progress, client)
     rows = {k: [] for k in ("band", "polysemantic", "same_sign", "opposite_sign", "incidental")}
     for res in results:
         sh = metrics.polysemanticity(res["W"], res["W0"])

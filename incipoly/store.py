@@ -293,7 +293,7 @@ def _write_summary(f, summary):
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 #: A temporary file or claim not touched for this many seconds is stale, whoever wrote it (live
-#: writers touch their claims every ``incipoly.sweep.HEARTBEAT_S``); on this host one whose
+#: writers touch their claims every ``incipoly.claims.HEARTBEAT_S``); on this host one whose
 #: writer's pid is gone is stale at once.
 STALE_AFTER_S = 600.0
 
@@ -315,7 +315,7 @@ def writer_dead(host: str, pid: int, mtime: float, stale_after: float = STALE_AF
     """Whether the writer of a file touched at ``mtime`` is dead.
 
     Dead: its file has not been touched for ``stale_after`` seconds (a live claim is touched
-    every :data:`incipoly.sweep.HEARTBEAT_S`; this also covers a pid reused by another process),
+    every :data:`incipoly.claims.HEARTBEAT_S`; this also covers a pid reused by another process),
     or it ran on this host and its pid is gone.
     """
     if time.time() - mtime > stale_after:

@@ -25,12 +25,10 @@ sweep is bit-identical to one uninterrupted serial run.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import numbers
 import os
-import threading
 import time
 import uuid
 import warnings
@@ -38,18 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import claims
 from .config import Config
 from .init import normalize_seeds
 from .store import (HOST, OPTIONAL_ARRAYS, Run, StoreError, atomic_write, check_array,
-                    check_history, check_optional, clean_stale_temps, read_npz, versions,
-                    writer_dead)
+                    check_history, check_optional, clean_stale_temps, read_npz, versions)
 from .train import BACKENDS, DivergenceError, record_steps, train
 
 MANIFEST = "sweep.json"
 LOG = "log.jsonl"
 SWEEP_FORMAT = 1
-#: Seconds between a writer's touches of its claim while it trains (see ``STALE_AFTER_S``).
-HEARTBEAT_S = 30.0
 #: Seconds between looks at chunks other writers hold.
 POLL_S = 0.25
 #: Per-seed fields of a chunk (:meth:`incipoly.Run.summary`).
@@ -222,9 +218,9 @@ class SweepStore:
         return self.path / "claims" / (_chunk_name(cfg_index, first) + ".claim")
 
     def claim_is_live(self, cfg_index, first, run_id: str) -> bool:
-        """Whether another live writer holds the chunk's claim (see :func:`_claim_is_stale`)."""
+        """Whether another live writer holds the chunk's claim (:func:`incipoly.claims.is_stale`)."""
         file = self.claim_path(cfg_index, first)
-        return file.exists() and not _claim_is_stale(file, run_id)
+        return file.exists() and not claims.is_stale(file, run_id)
 
 
 def _read_manifest(file: Path) -> dict:
@@ -247,92 +243,6 @@ def _chunk_meta(file, raw) -> dict:
     if not isinstance(meta, dict):
         raise StoreError(file, "_meta", "must hold an object")
     return meta
-
-
-# --- claims ----------------------------------------------------------------------------------
-
-def _read_claim(file: Path):
-    """(claim dict, mtime); ``({}, mtime)`` if unreadable, ``(None, None)`` if gone."""
-    try:
-        mtime = file.stat().st_mtime
-        text = file.read_text()
-    except FileNotFoundError:
-        return None, None
-    except OSError:
-        return {}, mtime
-    try:
-        info = json.loads(text)
-    except ValueError:
-        return {}, mtime
-    return (info if isinstance(info, dict) else {}), mtime
-
-
-def _claim_is_stale(file: Path, run_id: str) -> bool:
-    """A claim is stale when its writer is dead (:func:`incipoly.store.writer_dead`) or when it
-    was made by this same sweep run from another process: a run gives each chunk to one task at
-    a time, so that can only be an attempt Dask gave up on (a lost worker)."""
-    info, mtime = _read_claim(file)
-    if info is None:
-        return True
-    me = (HOST, os.getpid())
-    if info.get("run") == run_id and (info.get("host"), info.get("pid")) != me:
-        return True
-    try:
-        return writer_dead(str(info["host"]), int(info["pid"]), mtime)
-    except (KeyError, TypeError, ValueError):
-        return writer_dead("", -1, mtime)          # unreadable claim: stale once old
-
-
-def _claim(st: SweepStore, cfg_index, first, run_id) -> str | None:
-    """Claim a chunk (exclusive create under the store lock); its token, or None if held."""
-    file = st.claim_path(cfg_index, first)
-    file.parent.mkdir(exist_ok=True)
-    token = uuid.uuid4().hex
-    body = json.dumps({"host": HOST, "pid": os.getpid(), "run": run_id, "token": token,
-                       "time": time.time()})
-    with st.lock():
-        if file.exists():
-            if not _claim_is_stale(file, run_id):
-                return None
-            file.unlink(missing_ok=True)
-        tmp = file.with_name(f".{file.name}.{HOST}_{os.getpid()}_{token[:8]}.tmp")
-        tmp.write_text(body)
-        try:
-            os.link(tmp, file)                      # fails if the claim exists
-        except FileExistsError:
-            return None
-        finally:
-            tmp.unlink(missing_ok=True)
-    return token
-
-
-def _release(st: SweepStore, cfg_index, first, token):
-    file = st.claim_path(cfg_index, first)
-    with st.lock():
-        info, _ = _read_claim(file)
-        if info and info.get("token") == token:
-            file.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _heartbeat(file: Path, every: float = HEARTBEAT_S):
-    """Touch ``file`` every ``every`` seconds while the block runs (shows the claim is alive)."""
-    stop = threading.Event()
-
-    def beat():
-        while not stop.wait(every):
-            try:
-                os.utime(file)
-            except FileNotFoundError:
-                return
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _log(st: SweepStore, **entry):
@@ -368,14 +278,14 @@ def train_chunk(st: SweepStore, cfg_index: int, first: int, run_id: str,
               "error": ""}
     if st.done(cfg_index, first):
         return status
-    token = _claim(st, cfg_index, first, run_id)
+    token = claims.claim(st, cfg_index, first, run_id)
     if token is None:
         return {**status, "status": "busy"}
     try:
-        with _heartbeat(st.claim_path(cfg_index, first)):
+        with claims.heartbeat(st.claim_path(cfg_index, first)):
             return {**status, **_train_claimed(st, cfg_index, first, run_id, backend)}
     finally:
-        _release(st, cfg_index, first, token)
+        claims.release(st, cfg_index, first, token)
 
 
 def _train_claimed(st, cfg_index, first, run_id, backend) -> dict:

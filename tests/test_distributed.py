@@ -185,7 +185,8 @@ def test_compare_on_cluster_gives_the_same_rows(tmp_path, client):
     assert remote == local
 
 
-@pytest.mark.parametrize("name", ["sparsity", "noise", "collisions", "correlations", "curves"])
+@pytest.mark.parametrize("name", ["sparsity", "noise", "collisions", "correlations", "curves",
+                                  "superposition", "cooccurrence"])
 def test_reproduce_hands_the_client_to_its_sweep(tmp_path, monkeypatch, name):
     from incipoly import experiments
     seen = {}

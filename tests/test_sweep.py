@@ -289,18 +289,18 @@ def test_diverging_chunk_is_reported_with_config_and_seeds_not_retried(tmp_path)
     assert [ln["chunk"] for ln in trained_lines(tmp_path / "s")] == ["c0000_s000000.npz"]
 
 
-def test_claim_rules_same_run_other_process_and_heartbeat(tmp_path):
+def test_claim_rules_same_run_other_process_andheartbeat(tmp_path):
     """A claim of this same sweep run from another (live) process is an attempt Dask gave up on:
     stale. One of another run by a live process is not. The heartbeat keeps a claim fresh."""
     from incipoly.store import HOST
-    from incipoly.sweep import _claim_is_stale, _heartbeat
+    from incipoly.claims import heartbeat, is_stale
     claim = tmp_path / "c.claim"
     claim.write_text(json.dumps({"host": HOST, "pid": os.getppid(), "run": "r1", "token": "t"}))
-    assert _claim_is_stale(claim, "r1") and not _claim_is_stale(claim, "r2")
+    assert is_stale(claim, "r1") and not is_stale(claim, "r2")
     claim.write_text(json.dumps({"host": HOST, "pid": os.getpid(), "run": "r1", "token": "t"}))
-    assert not _claim_is_stale(claim, "r1")                     # this process's own claim
+    assert not is_stale(claim, "r1")                     # this process's own claim
     os.utime(claim, (0, 0))
-    with _heartbeat(claim, every=0.01):
+    with heartbeat(claim, every=0.01):
         deadline = time.time() + 10
         while claim.stat().st_mtime == 0:
             assert time.time() < deadline
