@@ -83,9 +83,12 @@ def test_bad_arguments_name_the_argument(kwargs, message):
         analytic.exclusion_polysemantic(**kwargs)
 
 
-def test_prediction_rejects_a_non_config():
+def test_prediction_rejects_a_non_config_and_models_outside_the_paper_setting():
     with pytest.raises(TypeError, match="config"):
         analytic.predicted_polysemantic({"n_features": 4})
+    with pytest.raises(ValueError, match="inputs='sparse'"):
+        analytic.predicted_polysemantic(Config(n_features=4, n_hidden=8, inputs="sparse",
+                                               feature_prob=0.1))
 
 
 def test_premise_trained_end_states_never_put_two_same_sign_features_on_a_neuron():

@@ -75,6 +75,11 @@ def sparsification_completeness(config, seeds=COMPLETENESS_SEEDS):
     from ..train import train
     if not isinstance(config, Config):
         raise TypeError(f"config must be an incipoly.Config; got {type(config).__name__}")
+    if not config.is_default_model:
+        raise ValueError("config: the exclusion law models the paper's setting (one-hot inputs, "
+                         "tied, no bias, uniform importance, noise per step); got "
+                         f"inputs={config.inputs!r}, tied={config.tied}, bias={config.bias}, "
+                         f"importance={config.importance}, noise_scope={config.noise_scope!r}")
     count = int(_integers("seeds", seeds, 2))
     one = config.replace(n_features=1)
     rng = np.random.default_rng(COMPLETENESS_SEED0)
