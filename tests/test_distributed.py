@@ -195,7 +195,9 @@ def test_reproduce_hands_the_client_to_its_sweep(tmp_path, monkeypatch, name):
         seen.update(kwargs)
         raise RuntimeError("stop before training")
 
+    from incipoly import experiments_sparse
     monkeypatch.setattr(experiments, "sweep", fake_sweep)
+    monkeypatch.setattr(experiments_sparse, "sweep", fake_sweep)
     sentinel = object()
     with pytest.raises(RuntimeError, match="stop before training"):
         experiments.reproduce(name, tmp_path, client=sentinel)
