@@ -167,10 +167,35 @@ def _device_functions(dtype):
 
 
 @functools.lru_cache(maxsize=None)
+def _block_loss_is_finite():
+    """Device function ``finite = f(part, loss, tid, threads, bad_step, s, t)`` for one-block-per-
+    instance kernels: sums every thread's float64 ``loss`` into ``part[0]`` (thread 0, in thread
+    order, so the total does not depend on timing), flags ``bad_step[s] = t`` when it is not
+    finite, and returns that verdict to every thread. Both barriers are inside: every thread of
+    the block must call it. ``part[0]`` is next written after two more barriers."""
+
+    @cuda.jit(device=True)
+    def block_loss_is_finite(part, loss, tid, threads, bad_step, s, t):
+        part[tid] = loss
+        cuda.syncthreads()
+        if tid == 0:
+            for q in range(1, threads):
+                loss += part[q]
+            part[0] = loss
+            if not math.isfinite(loss):
+                bad_step[s] = t
+        cuda.syncthreads()
+        return math.isfinite(part[0])
+
+    return block_loss_is_finite
+
+
+@functools.lru_cache(maxsize=None)
 def _small_kernel(dtype, threads):
     """One block per instance, ``nsteps`` steps per launch, everything in shared memory."""
     zero = dtype.type(0)
     residual, update = _device_functions(dtype)
+    block_loss_is_finite = _block_loss_is_finite()
     nbtype = from_dtype(dtype)
     base = threads * 8 // dtype.itemsize  # the weights' arrays start after the float64 partials
 
@@ -222,16 +247,7 @@ def _small_kernel(dtype, threads):
                         d, r2 = residual(g + z[i] if noisy else g, False)
                         D[j * n + i] = d
                         loss += r2
-            part[tid] = loss
-            cuda.syncthreads()
-            if tid == 0:
-                for q in range(1, threads):
-                    loss += part[q]
-                part[0] = loss
-                if not math.isfinite(loss):
-                    bad_step[s] = t
-            cuda.syncthreads()
-            finite = math.isfinite(part[0])  # part[0] is next written after two more barriers
+            finite = block_loss_is_finite(part, loss, tid, threads, bad_step, s, t)
             if not finite:
                 break
             for e in range(tid, nm, threads):
@@ -268,6 +284,7 @@ def _tiled_kernels(dtype, tile):
     """``(noise, gram, residual, step)`` kernels of the tiled path for ``dtype`` and ``tile``."""
     zero = dtype.type(0)
     residual, update = _device_functions(dtype)
+    block_loss_is_finite = _block_loss_is_finite()
     nbtype = from_dtype(dtype)
     threads = tile * tile
     pad = tile + 1  # padded rows: column reads of a tile hit distinct banks

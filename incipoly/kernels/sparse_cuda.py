@@ -28,7 +28,7 @@ from numba import float64
 
 from ..config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
 from .cpu import _L1, make_hyperparameters
-from .cuda import _device_functions, cuda, require_gpu, step_schedule
+from .cuda import _block_loss_is_finite, _device_functions, cuda, require_gpu, step_schedule
 from .noise import noise_value
 from .sparse_cpu import feature_value
 
@@ -41,6 +41,7 @@ def _kernel(dtype, threads):
     """The chunk kernel for ``dtype`` and ``threads`` threads per block."""
     zero = dtype.type(0)
     _, update = _device_functions(dtype)
+    block_loss_is_finite = _block_loss_is_finite()
 
     @cuda.jit
     def chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, X, Xi, H, G, E, gW, gD, gb,
@@ -92,16 +93,7 @@ def _kernel(dtype, threads):
                 loss += float64(rho[j]) * float64(res) * float64(res)
                 g = rho[j] * (res + res)
                 E[s, b, j] = g if pos else zero
-            part[tid] = loss
-            cuda.syncthreads()
-            if tid == 0:
-                for q in range(1, threads):
-                    loss += part[q]
-                part[0] = loss
-                if not math.isfinite(loss):
-                    bad_step[s] = t
-            cuda.syncthreads()
-            finite = math.isfinite(part[0])
+            finite = block_loss_is_finite(part, loss, tid, threads, bad_step, s, t)
             if not finite:
                 break
             for e in range(tid, B * m, threads):
