@@ -244,10 +244,13 @@ def memory_estimate(config: Config, instances: int, records: int, snapshots: boo
                     backend: str = "cpu") -> dict:
     """Bytes a :func:`train` call needs, by part (host memory; excludes BLAS's own buffers).
 
-    Parts: ``W0`` and its working copy ``W``; AdamW moments (two more copies, adamw only);
-    ``history`` (loss and four per-feature statistics per record, plus the weights per record
-    with ``snapshots``); ``scratch``: each thread's Gram matrix, residual, gradient and noise
-    vectors (``2n² + nm + m + 2n`` entries) for the threads that run at once.
+    Parts: ``W0`` and its working copy ``W`` (plus, for the other model families, the untied
+    decoder and its start, and the bias); AdamW moments (two more copies of every parameter,
+    adamw only); ``history`` (loss and four per-feature statistics per record, plus the weights
+    per record with ``snapshots``); ``scratch`` for the threads that run at once: the paper's model
+    keeps each thread's Gram matrix, residual, gradient and noise vectors (``2n² + nm + m + 2n``
+    entries); the other families a batch of ``B`` inputs, hidden vectors, residuals and noise,
+    the decoder's transpose and three gradients (``2Bn + 2Bm + 4nm + n`` entries, ``B`` the batch).
 
     Returns
     -------
@@ -257,11 +260,20 @@ def memory_estimate(config: Config, instances: int, records: int, snapshots: boo
     n, m = config.n_features, config.n_hidden
     item = np.dtype(config.dtype).itemsize
     per_model = n * m * item
-    parts = {"weights": 2 * instances * per_model + n * m * 8,          # W0, W; one float64 draw
-             "moments": 2 * instances * per_model if config.optimizer == "adamw" else 0,
+    params = per_model                                                # one instance's parameters
+    if not config.is_default_model:
+        params += (0 if config.tied else per_model) + (n * item if config.bias else 0)
+    starts = per_model + (0 if config.is_default_model or config.tied else per_model)  # W0, Dec0
+    parts = {"weights": instances * (params + starts) + n * m * 8,   # + one float64 draw
+             "moments": 2 * instances * params if config.optimizer == "adamw" else 0,
              "history": records * instances * (8 + 4 * 8 * n + (per_model if snapshots else 0))}
     threads = 1 if backend == "cuda" else min(instances, _thread_count())
-    parts["scratch"] = threads * (2 * n * n + n * m + m + 2 * n) * item
+    if config.is_default_model:
+        parts["scratch"] = threads * (2 * n * n + n * m + m + 2 * n) * item
+    else:
+        from .kernels.sparse_cpu import batch_size
+        B = batch_size(config)
+        parts["scratch"] = threads * (2 * B * n + 2 * B * m + 4 * n * m + n) * item
     parts["total"] = sum(parts.values())
     return parts
 

@@ -177,6 +177,18 @@ def test_memory_estimate_counts_every_buffer():
     check_memory(est, available=est["total"])
 
 
+def test_memory_estimate_counts_the_decoder_bias_and_batch():
+    """Untied decoder (and its start), bias, their AdamW moments and the batch scratch."""
+    cfg = ip.Config(n_features=4, n_hidden=8, optimizer="adamw", dtype="float64", inputs="sparse",
+                    feature_prob=0.1, batch_size=32, tied=False, bias=True)
+    est = memory_estimate(cfg, instances=3, records=5)
+    model, params = 4 * 8 * 8, 4 * 8 * 8 * 2 + 4 * 8
+    assert est["weights"] == 3 * (params + 2 * model) + 4 * 8 * 8
+    assert est["moments"] == 2 * 3 * params
+    threads = est["scratch"] // ((2 * 32 * 4 + 2 * 32 * 8 + 4 * 4 * 8 + 4) * 8)
+    assert est["scratch"] == threads * (2 * 32 * 4 + 2 * 32 * 8 + 4 * 4 * 8 + 4) * 8 and threads >= 1
+
+
 def test_allocation_failure_inside_a_kernel_is_a_memory_error(monkeypatch):
     train_module = importlib.import_module("incipoly.train")
 
