@@ -143,10 +143,19 @@ def start_end_correlation(W0, W):
 
 
 def feature_norms(W):
-    """Per-feature ``‖W_i‖₂`` and ``‖W_i‖₄⁴ = Σ_k W_ik⁴``, each (instances, n)."""
+    """Per-feature ``‖W_i‖₂`` and ``‖W_i‖₄⁴ = Σ_k W_ik⁴``, each (instances, n).
+
+    ``‖W_i‖₂`` is computed as ``s·‖W_i/s‖₂`` with ``s = max_k |W_ik|``, so it does not overflow
+    while the norm itself fits a float; ``‖W_i‖₄⁴`` is ``inf`` where it does not fit.
+    """
     arr, single = _batch(W)
     a = arr.astype(np.float64)
-    return _out(np.sqrt((a * a).sum(axis=2)), single), _out((a ** 4).sum(axis=2), single)
+    scale = np.abs(a).max(axis=2, keepdims=True)
+    unit = np.divide(a, scale, out=np.zeros_like(a), where=scale > 0)
+    l2 = scale[..., 0] * np.sqrt((unit * unit).sum(axis=2))
+    with np.errstate(over="ignore"):
+        l4 = (a ** 4).sum(axis=2)
+    return _out(l2, single), _out(l4, single)
 
 
 def mean_se(x, axis=None):

@@ -309,3 +309,16 @@ def test_compare_progress_moves_within_a_cell(monkeypatch):
     cells = compare.grid([2], [1], ["sgd"], steps=200)
     compare.compare(cells, [0, 1])
     assert len(updates) > 1 and sum(updates) == 200
+
+
+def test_extreme_values_give_answers_or_errors_not_nan():
+    """λ beyond the flow's range, weights whose loss overflows: a ValueError naming the argument;
+    a norm that fits a float is computed without overflow."""
+    with pytest.raises(ValueError, match="l1"):
+        ip.analytic.sparsification_trajectory([0.0, 1.0], 1e300, m=8)
+    assert ip.analytic.sparsification_trajectory([0.0, 1.0], 1e290, m=8).m_active[1] == 0
+    with pytest.raises(ValueError, match="W must have entries"):
+        ip.analytic.expected_noisy_loss(np.full((2, 3), 1e80), 0.1, "gaussian")
+    l2, l4 = ip.metrics.feature_norms(np.full((2, 3), 1e300))
+    np.testing.assert_allclose(l2, np.sqrt(3) * 1e300)
+    assert np.isinf(l4).all()

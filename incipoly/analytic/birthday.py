@@ -152,7 +152,8 @@ def expected_colliding_pairs(n, m):
     float or ndarray
     """
     n, m = _integers("n", n, 1), _integers("m", m, 1)
-    return _scalar_or_array(n * (n - 1) / (2.0 * m))
+    with np.errstate(over="ignore"):            # inf beyond the float range (n ≳ 1e154)
+        return _scalar_or_array(n * (n - 1) / (2.0 * m))
 
 
 def asymptotic_polysemantic(n, m):
@@ -171,7 +172,8 @@ def asymptotic_polysemantic(n, m):
     float or ndarray
     """
     n, m = _integers("n", n, 1), _integers("m", m, 1)
-    return _scalar_or_array(n * n / (4.0 * m))
+    with np.errstate(over="ignore"):            # inf beyond the float range (n ≳ 1e154)
+        return _scalar_or_array(n * n / (4.0 * m))
 
 
 def prediction_interval(mean, var, seeds, z=2.0):

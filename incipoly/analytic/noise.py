@@ -32,8 +32,15 @@ def noise_kurtosis(noise):
     return _KURTOSIS[check_choice("noise", noise, tuple(_KURTOSIS))]
 
 
+#: Largest |W| entry: the expected loss holds ``G²`` and ``‖W_j‖₄⁴`` terms, ``O(m²W⁴)``.
+MAX_WEIGHT = 1e75
+
+
 def _noise_setup(W, noise_std, noise):
     arr = _weights("W", W, (2, 3))
+    if np.abs(arr).max() > MAX_WEIGHT:
+        raise ValueError(f"W must have entries of magnitude <= {MAX_WEIGHT:g} (the loss is quartic "
+                         f"in W and would overflow); got max |W| = {np.abs(arr).max():g}")
     sigma = check_real("noise_std", noise_std, high=MAX_NOISE_STD)
     check_choice("noise", noise, ("none", *_KURTOSIS))
     if noise == "none":
@@ -70,6 +77,7 @@ def expected_noisy_loss(W, noise_std, noise):
     Parameters
     ----------
     W : array of shape (n, m) or (instances, n, m)
+        Finite weights, |W| <= 1e75.
     noise_std : float
         σ in ``[0, 1e50]``.
     noise : {"none", "bernoulli", "uniform", "gaussian", "laplace"}
@@ -108,6 +116,7 @@ def kurtosis_loss_term(W, noise_std, noise):
     Parameters
     ----------
     W : array of shape (n, m) or (instances, n, m)
+        Finite weights, |W| <= 1e75.
     noise_std : float
         σ in ``[0, 1e50]``.
     noise : {"none", "bernoulli", "uniform", "gaussian", "laplace"}

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import erfc, erfcinv, erfcx
 
-from .._validate import MAX_SEED, check_int, shown
+from .._validate import MAX_SEED, check_int, check_real, shown
 from ._checks import _real, _weights, _is_real_array
 
 
@@ -56,12 +56,19 @@ def _exact_sums(w0):
     return sums, second
 
 
+#: ``erfc(x/√2)`` underflows to 0 at x ≈ 38.5; from here on the tail moments are exactly 0.
+_TAIL_END = 40.0
+
+
 def _tail_moments(x):
     """For ``Z ~ N(0, 1)``, ``x >= 0``: ``P(|Z| > x)``, ``E[(|Z| − x)₊]``, ``E[(|Z| − x)₊²]``.
 
     ``erfc(x/√2)``, ``√(2/π)e^(−x²/2) − x·erfc(x/√2)``, ``(1 + x²)erfc(x/√2) − x√(2/π)e^(−x²/2)``
-    (the last with ``erfcx`` so it neither underflows nor cancels early).
+    (the last with ``erfcx`` so it neither underflows nor cancels early). Beyond
+    ``x = _TAIL_END`` all three are below the smallest float and are returned as 0 (``x`` may be
+    ``inf`` when ``λB√m`` overflows).
     """
+    x = np.minimum(x, _TAIL_END)
     gauss = np.exp(-0.5 * x * x)
     tail = erfc(x / math.sqrt(2.0))
     first = _SQRT_2_OVER_PI * gauss - x * tail
@@ -116,6 +123,10 @@ def _sampled_sums(m, seed):
 
 
 _EXACT_TOP = 4096
+
+#: Largest λ of :func:`sparsification_trajectory`: the flow is integrated in time units of 1/λ,
+#: and from λ ≈ 1e295 the solver's steps underflow and its state turns NaN.
+_MAX_L1 = 1e290
 
 #: Largest m: the formulas take √m and 1/m in floating point.
 _MAX_M = 10 ** 300
@@ -310,7 +321,7 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
         Times ``>= 0``, non-decreasing (repeats allowed), with ``t·max(1, λ) <= 1e300``. Times
         up to 1e-9 are one Euler step from ``t = 0`` (exact to rounding there).
     l1 : float
-        λ ``>= 0``.
+        λ, ``0 <= λ <= 1e290`` (beyond it the feature dies within ``t ~ 1e-290``).
     m : int, optional
         ``w(0)`` has ``m`` i.i.d. ``N(0, 1/m)`` entries. Without ``seed`` the survivor sums are
         replaced by their expectations (the deterministic law-of-large-numbers profile: accurate
@@ -329,7 +340,7 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
         ``threshold = λB``; once every coordinate is zero (large λ only) ``scale`` is 0.
     """
     sums, _, smooth = _source(m, w0, seed)
-    l1 = _real("l1", l1)
+    l1 = check_real("l1", l1, high=_MAX_L1)
     times = np.atleast_1d(np.asarray(t, dtype=np.float64)) if _is_real_array(t) else None
     if (times is None or times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0)
             or np.any(np.diff(times) < 0)):
