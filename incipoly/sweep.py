@@ -265,17 +265,21 @@ def _set_aside(st: SweepStore, file: Path, reason: str, run_id: str) -> str:
 
 
 def train_chunk(st: SweepStore, cfg_index: int, first: int, run_id: str,
-                backend: str = "cpu") -> dict:
+                backend: str = "cpu", progress=None) -> dict:
     """Claim, verify or train, write and release one chunk; small metadata about what happened.
 
+    ``progress`` (optional, with ``update(n)``) is advanced in instance-steps while the chunk
+    trains, so a long chunk moves the bar as it goes.
+
     Returns a dict with ``chunk``, ``config`` (index), ``first``, ``steps`` (instance-steps),
-    ``status`` (``"trained"``, ``"done"`` — already on disk and verified — ``"busy"`` — another
-    live writer holds it — or ``"diverged"``), ``rejected`` (why a bad file was set aside, or
-    ``""``) and ``error`` (the :class:`~incipoly.DivergenceError` message, or ``""``).
+    ``shown`` (the instance-steps already given to ``progress``), ``status`` (``"trained"``,
+    ``"done"`` — already on disk and verified — ``"busy"`` — another live writer holds it — or
+    ``"diverged"``), ``rejected`` (why a bad file was set aside, or ``""``) and ``error`` (the
+    :class:`~incipoly.DivergenceError` message, or ``""``).
     """
     status = {"chunk": _chunk_name(cfg_index, first), "config": cfg_index, "first": first,
-              "steps": st.chunk_steps(cfg_index, first), "status": "done", "rejected": "",
-              "error": ""}
+              "steps": st.chunk_steps(cfg_index, first), "shown": 0, "status": "done",
+              "rejected": "", "error": ""}
     if st.done(cfg_index, first):
         return status
     token = claims.claim(st, cfg_index, first, run_id)
@@ -283,12 +287,23 @@ def train_chunk(st: SweepStore, cfg_index: int, first: int, run_id: str,
         return {**status, "status": "busy"}
     try:
         with claims.heartbeat(st.claim_path(cfg_index, first)):
-            return {**status, **_train_claimed(st, cfg_index, first, run_id, backend)}
+            return {**status, **_train_claimed(st, cfg_index, first, run_id, backend, progress)}
     finally:
         claims.release(st, cfg_index, first, token)
 
 
-def _train_claimed(st, cfg_index, first, run_id, backend) -> dict:
+class _InstanceSteps:
+    """Progress adapter: ``train`` counts steps, the sweep's bar counts instance-steps."""
+
+    def __init__(self, bar, instances):
+        self.bar, self.instances, self.shown = bar, instances, 0
+
+    def update(self, steps):
+        self.shown += steps * self.instances
+        self.bar.update(steps * self.instances)
+
+
+def _train_claimed(st, cfg_index, first, run_id, backend, progress=None) -> dict:
     file = st.chunk_path(cfg_index, first)
     rejected = ""
     try:
@@ -299,11 +314,13 @@ def _train_claimed(st, cfg_index, first, run_id, backend) -> dict:
     except StoreError as exc:
         rejected = _set_aside(st, file, str(exc), run_id)
     cfg, seeds = st.configs[cfg_index], st.chunk_seed_list(cfg_index, first)
+    bar = False if progress is None else _InstanceSteps(progress, len(seeds))
     try:
-        run = train(cfg, seeds, record=st.record, progress=False, backend=backend,
+        run = train(cfg, seeds, record=st.record, progress=bar, backend=backend,
                     active_tol=st.active_tol)
     except DivergenceError as exc:
-        return {"status": "diverged", "rejected": rejected, "error": str(exc)}
+        return {"status": "diverged", "rejected": rejected, "error": str(exc),
+                "shown": bar.shown if bar else 0}
     arrays = {k: np.asarray(v) for k, v in run.summary().items()}
     arrays.update({f"history_{k}": v for k, v in run.history.items()})
     if st.keep_weights:
@@ -317,7 +334,7 @@ def _train_claimed(st, cfg_index, first, run_id, backend) -> dict:
     file.parent.mkdir(exist_ok=True)
     atomic_write(file, lambda f: np.savez(f, **arrays))
     _log(st, chunk=file.name, event="trained", run=run_id, seconds=run.info["seconds"])
-    return {"status": "trained", "rejected": rejected}
+    return {"status": "trained", "rejected": rejected, "shown": bar.shown if bar else 0}
 
 
 # --- the sweep -------------------------------------------------------------------------------
@@ -398,9 +415,9 @@ def _open_store(path: Path, meta: dict, resume: bool) -> SweepStore:
     return SweepStore(path)
 
 
-def _serial(st, chunks, run_id, backend):
+def _serial(st, chunks, run_id, backend, bar):
     for c, first in chunks:
-        yield train_chunk(st, c, first, run_id, backend)
+        yield train_chunk(st, c, first, run_id, backend, progress=bar)
 
 
 def _diverged_error(failures, st) -> DivergenceError:
@@ -414,7 +431,7 @@ def _diverged_error(failures, st) -> DivergenceError:
 
 
 def run_chunks(st: SweepStore, run_id: str, execute, progress: bool):
-    """Drive ``execute(chunks)`` (an iterable of :func:`train_chunk` statuses) until every chunk
+    """Drive ``execute(chunks, bar)`` (an iterable of :func:`train_chunk` statuses) until every chunk
     is done or diverged; chunks held by other live writers are waited for (or taken over once
     their writer dies). Warns for every chunk set aside; raises DivergenceError at the end."""
     from tqdm.auto import tqdm
@@ -425,7 +442,7 @@ def run_chunks(st: SweepStore, run_id: str, execute, progress: bool):
         while todo:
             ready = [ch for ch in todo if not st.claim_is_live(*ch, run_id)]
             waiting = [ch for ch in todo if ch not in ready]
-            for status in execute(ready):
+            for status in execute(ready, bar):
                 if status["rejected"]:
                     warnings.warn(status["rejected"], stacklevel=3)
                 if status["status"] == "busy":
@@ -433,7 +450,7 @@ def run_chunks(st: SweepStore, run_id: str, execute, progress: bool):
                 elif status["status"] == "diverged":
                     failures.append(status)
                 else:
-                    bar.update(status["steps"])
+                    bar.update(status["steps"] - status.get("shown", 0))
             todo = []
             for ch in waiting:
                 if st.done(*ch):
@@ -506,10 +523,10 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
         clean_stale_temps(directory)
     run_id = uuid.uuid4().hex
     if client is None:
-        execute = lambda chunks: _serial(st, chunks, run_id, backend)   # noqa: E731
+        execute = lambda chunks, bar: _serial(st, chunks, run_id, backend, bar)   # noqa: E731
     else:
         from . import distributed
-        execute = lambda chunks: distributed.execute(client, st, chunks, run_id, backend)  # noqa: E731
+        execute = lambda chunks, _: distributed.execute(client, st, chunks, run_id, backend)  # noqa: E731
     run_chunks(st, run_id, execute, progress)
     return st
 

@@ -306,3 +306,22 @@ def test_claim_rules_same_run_other_process_andheartbeat(tmp_path):
             assert time.time() < deadline
             time.sleep(0.01)
     assert time.time() - claim.stat().st_mtime < 60
+
+
+def test_progress_moves_within_a_chunk_and_totals_instance_steps(tmp_path, monkeypatch):
+    """The serial sweep's bar advances while a chunk trains (train's ~100 updates per chunk, in
+    instance-steps) and ends exactly at seeds × steps."""
+    import tqdm.auto
+    updates = []
+    real = tqdm.auto.tqdm
+
+    class Recording(real):
+        def update(self, n=1):
+            updates.append(n)
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    cfg = ip.Config(n_features=3, n_hidden=4, steps=200)
+    ip.sweep([cfg], 4, tmp_path / "s", chunk_seeds=2, progress=True)
+    assert sum(updates) == 4 * 200
+    assert len([u for u in updates if u > 0]) > 2 * 10      # many updates per chunk, not one
