@@ -58,3 +58,21 @@ def test_partial_knockouts_change_only_the_named_coordinates():
                         allowed[s, j, k[s, i]] = True
             assert not (diff & ~allowed).any()
         assert diff.any()
+
+
+def test_the_anticorrelation_comes_from_interactions_across_neurons():
+    """The mechanism of theory/README.md §g, at a small cell (gd-prox n = 24, m = 48, 512 fixed
+    seeds, 1500 steps; ≈ 20 s): trained + and − placements overlap less than independent ones
+    (R below 1 by more than 4 SE), and switching off every interaction between features on
+    different neurons restores independence (within 3 SE of 1; paired rise above 4 SE). The
+    measured values are R = 0.835 ± 0.018 and 0.989 ± 0.019, rise 0.154 ± 0.024."""
+    cfg = Config(n_features=24, n_hidden=48, steps=0, optimizer="gd-prox", dtype="float64")
+    W0 = train(cfg, seeds=512, progress=False).W0
+    R, infl = ko.ratio(*ko.overlap_terms(ko.train(W0, 1500, "gd-prox", 0.05, 0.01)))
+    R_diff, infl_diff = ko.ratio(*ko.overlap_terms(ko.train(W0, 1500, "gd-prox", 0.05, 0.01,
+                                                            "diff")))
+    se, se_diff = np.sqrt((infl ** 2).sum()), np.sqrt((infl_diff ** 2).sum())
+    se_rise = np.sqrt(((infl_diff - infl) ** 2).sum())
+    assert R < 1 - 4 * se
+    assert abs(R_diff - 1) < 3 * se_diff
+    assert R_diff - R > 4 * se_rise
