@@ -70,7 +70,10 @@ def test_resume_across_serial_and_cluster(tmp_path, client, serial):
 
 
 def test_killed_worker_chunk_is_retried_once_nothing_lost(tmp_path, client):
-    grid = [ip.Config(n_features=4, n_hidden=8, steps=30_000, optimizer="sgd", lr=0.02, l1=0.0)]
+    # ≈ 1 s per chunk, so the worker found holding a claim is still training it when killed
+    # (at 30 000 steps a chunk took 10 ms and the kill could land after the worker had finished).
+    grid = [ip.Config(n_features=4, n_hidden=8, steps=3_000_000, optimizer="sgd", lr=0.02,
+                      l1=0.0)]
     opts = dict(OPTIONS, chunk_seeds=1)
     store = tmp_path / "s"
     pids = set(client.run(os.getpid).values())
@@ -88,7 +91,7 @@ def test_killed_worker_chunk_is_retried_once_nothing_lost(tmp_path, client):
                 continue
             chunk = store / "chunks" / claim.name[:-len(".claim")]
             if info["pid"] in pids and not chunk.exists():
-                victim = info["pid"]
+                victim, victim_chunk = info["pid"], chunk.name
                 break
         time.sleep(0.01)
     os.kill(victim, signal.SIGKILL)
@@ -99,6 +102,7 @@ def test_killed_worker_chunk_is_retried_once_nothing_lost(tmp_path, client):
     counts = [ln["chunk"] for ln in trained(store)]
     assert all(counts.count(n) <= 1 for n in chunk_names(st)) and victim not in \
         {ln["pid"] for ln in trained(store)} | set(client.run(os.getpid).values())
+    assert counts.count(victim_chunk) == 1          # the killed worker's chunk, trained by another
     assert_same(st, ip.sweep(grid, 4, tmp_path / "serial", **opts))
 
 
