@@ -56,19 +56,12 @@ def _exact_sums(w0):
     return sums, second
 
 
-#: ``erfc(x/√2)`` underflows to 0 at x ≈ 38.5; from here on the tail moments are exactly 0.
-_TAIL_END = 40.0
-
-
 def _tail_moments(x):
     """For ``Z ~ N(0, 1)``, ``x >= 0``: ``P(|Z| > x)``, ``E[(|Z| − x)₊]``, ``E[(|Z| − x)₊²]``.
 
     ``erfc(x/√2)``, ``√(2/π)e^(−x²/2) − x·erfc(x/√2)``, ``(1 + x²)erfc(x/√2) − x√(2/π)e^(−x²/2)``
-    (the last with ``erfcx`` so it neither underflows nor cancels early). Beyond
-    ``x = _TAIL_END`` all three are below the smallest float and are returned as 0 (``x`` may be
-    ``inf`` when ``λB√m`` overflows).
+    (the last with ``erfcx`` so it neither underflows nor cancels early).
     """
-    x = np.minimum(x, _TAIL_END)
     gauss = np.exp(-0.5 * x * x)
     tail = erfc(x / math.sqrt(2.0))
     first = _SQRT_2_OVER_PI * gauss - x * tail

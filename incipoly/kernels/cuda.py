@@ -284,7 +284,6 @@ def _tiled_kernels(dtype, tile):
     """``(noise, gram, residual, step)`` kernels of the tiled path for ``dtype`` and ``tile``."""
     zero = dtype.type(0)
     residual, update = _device_functions(dtype)
-    block_loss_is_finite = _block_loss_is_finite()
     nbtype = from_dtype(dtype)
     threads = tile * tile
     pad = tile + 1  # padded rows: column reads of a tile hit distinct banks
