@@ -82,11 +82,25 @@ def run_case(case, out):
     out[case["name"] + "/loss"] = run.history["loss"]
 
 
+def quiet_simulated_warnings():
+    """Silence the simulator's RuntimeWarnings and make them safe for its threads.
+
+    SplitMix64 wraps around uint64 on purpose and the divergence cases overflow on purpose;
+    in the simulator both run as NumPy scalar arithmetic and warn. A module's first warning adds
+    ``__warningregistry__`` to its globals (even when ignored), while other simulated threads
+    iterate those globals to swap in their fake ``cuda`` module — "dictionary changed size
+    during iteration". So the registry is created up front in every module whose code the
+    simulated threads run.
+    """
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from incipoly.kernels import cuda, noise, sparse_cpu, sparse_cuda
+    for module in (cuda, noise, sparse_cpu, sparse_cuda):
+        vars(module).setdefault("__warningregistry__", {})
+
+
 def main(argv):
     path = argv[1]
     part, nparts = (int(argv[2]), int(argv[3])) if len(argv) > 3 else (0, 1)
-    # SplitMix64 wraps around uint64 on purpose; plain-Python numpy scalars warn about it.
-    warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
     # The simulator hands the GIL between its threads at every barrier; a short switch
     # interval makes that several times faster.
     sys.setswitchinterval(1e-5)
@@ -94,6 +108,7 @@ def main(argv):
     if not numba_config.ENABLE_CUDASIM:
         raise SystemExit("run with NUMBA_ENABLE_CUDASIM=1")
     import incipoly as ip
+    quiet_simulated_warnings()
     out = {"available_backends": np.array(ip.available_backends())}
     for case in cases()[part::nparts]:
         run_case(case, out)

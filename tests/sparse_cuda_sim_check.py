@@ -8,9 +8,10 @@ the cases, so both sides build the same configurations. Shapes, batch and block 
 threads: fewer than the entries of every phase, not a power of two) so the simulator stays fast.
 """
 import sys
-import warnings
 
 import numpy as np
+
+from cuda_sim_check import quiet_simulated_warnings
 
 STEPS, CHUNK_STEPS, THREADS, SEEDS = 10, 4, 5, [3, 8]
 
@@ -63,9 +64,7 @@ def run(cfg, backend):
 
 
 def main(out):
-    # The simulator runs the uint64 hash in NumPy scalars (wrap-around warnings) and the
-    # divergence case overflows on purpose.
-    warnings.simplefilter("ignore", RuntimeWarning)
+    quiet_simulated_warnings()
     from incipoly.kernels import sparse_cuda
     sparse_cuda.THREADS = THREADS
     saved = {}
