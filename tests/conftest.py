@@ -1,11 +1,8 @@
-import sys
-from pathlib import Path
-
+"""Shared fixtures. pyproject's ``[tool.pytest.ini_options] pythonpath`` puts tests/ (for the
+readable references ``naive`` and the CLI helper ``clitools``) and the repository root (for
+``theory``) on the import path."""
 import numpy as np
 import pytest
-
-# tests import the readable references in tests/naive.py as `naive`.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 import incipoly as ip
 from incipoly.cli import TRAIN_DEFAULTS, build_parser, config_from_args, main, parse_seeds
 
-from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from clitools import run_cli
 
 TINY = ["--n-features", "4", "--n-hidden", "8", "--steps", "50", "--no-progress"]
 
@@ -176,6 +176,7 @@ def test_python_m_entry_point(tmp_path):
 
 def test_compare_writes_table_csv_and_plot(tmp_path, capsys):
     import csv
+
     from incipoly.compare import COLUMNS
     out = tmp_path / "cmp"
     assert main(["compare", "--n", "4", "--ratios", "1", "2", "--steps", "200", "--seeds", "3",

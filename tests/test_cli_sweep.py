@@ -7,7 +7,7 @@ import pytest
 import incipoly as ip
 from incipoly.grids import read_grid
 
-from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from clitools import run_cli
 
 GRID_TOML = """
 n_features = 3

@@ -9,10 +9,9 @@ import pytest
 
 import incipoly as ip
 from incipoly import analytic, metrics
-
 from incipoly.train import DivergenceError, check_memory, memory_estimate
 
-from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from clitools import run_cli
 
 TINY = ["--n-features", "4", "--n-hidden", "8", "--steps", "5", "--no-progress"]
 SMALL = ip.Config(n_features=4, n_hidden=8, steps=3)

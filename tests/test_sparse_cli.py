@@ -5,7 +5,7 @@ import pytest
 import incipoly as ip
 from incipoly.cli import build_parser, config_from_args
 
-from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from clitools import run_cli
 
 TINY = ["--n-features", "6", "--n-hidden", "3", "--steps", "20", "--no-progress", "--seeds", "2"]
 

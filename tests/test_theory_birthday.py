@@ -1,6 +1,4 @@
 """Birthday law with signs: incipoly.analytic against its sympy derivation and its own assumptions."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,11 +6,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.birthday as bd  # noqa: E402
-from incipoly import analytic  # noqa: E402
-from incipoly.config import Config  # noqa: E402
-from incipoly.init import initial_weights  # noqa: E402
+import theory.birthday as bd
+from incipoly import analytic
+from incipoly.config import Config
+from incipoly.init import initial_weights
 
 E_SYM, V_SYM = bd.expected_polysemantic(), bd.polysemantic_variance()
 PAIRS_SYM = bd.expected_colliding_pairs()

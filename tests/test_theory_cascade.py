@@ -1,6 +1,4 @@
 """The deferred-acceptance cascade: fast numpy version against slow references of its definition."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,11 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.cascade as cascade  # noqa: E402
-from incipoly import analytic  # noqa: E402
-from incipoly.config import Config  # noqa: E402
-from incipoly.init import initial_weights  # noqa: E402
+import theory.cascade as cascade
+from incipoly import analytic
+from incipoly.config import Config
+from incipoly.init import initial_weights
 
 
 def weight_matrices(max_n=9, max_m=6):

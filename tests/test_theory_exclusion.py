@@ -1,7 +1,5 @@
 """Exclusion law (the predictive model): incipoly.analytic against its sympy derivation, the process
 it describes, its premise on trained models, and its one-feature constant."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,11 +7,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.exclusion as ex  # noqa: E402
-from incipoly import analytic, metrics  # noqa: E402
-from incipoly.config import Config  # noqa: E402
-from incipoly.train import train  # noqa: E402
+import theory.exclusion as ex
+from incipoly import analytic, metrics
+from incipoly.config import Config
+from incipoly.train import train
 
 E_SYM, V_SYM = ex.expected_polysemantic(), ex.polysemantic_variance()
 

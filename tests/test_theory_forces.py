@@ -1,13 +1,10 @@
 """The force decomposition of the loss gradient, checked symbolically (theory/forces.py)."""
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.forces as forces  # noqa: E402
+import theory.forces as forces
 
 
 @pytest.mark.parametrize("positive", forces.all_regions(3), ids=lambda p: f"{len(p)}pos")

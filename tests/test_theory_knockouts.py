@@ -1,15 +1,12 @@
 """theory/knockouts.py: its NumPy training loop is the trainer's when nothing is knocked out, and a
 knockout removes exactly the interactions it names."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.knockouts as ko  # noqa: E402
-from incipoly.config import Config  # noqa: E402
-from incipoly.train import train  # noqa: E402
+import theory.knockouts as ko
+from incipoly.config import Config
+from incipoly.train import train
 
 
 @pytest.mark.parametrize("optimizer, lr, l1", [("gd-prox", 0.05, 0.01), ("adamw", 1e-3, 1e-3)])

@@ -1,7 +1,5 @@
 """Hidden-noise theory: kurtosis values, the Gaussian expected loss and its Edgeworth (κ) term."""
-import sys
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +10,8 @@ from hypothesis.extra.numpy import arrays
 from scipy.integrate import quad
 from scipy.stats import gamma, ortho_group
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.noise as noise  # noqa: E402
-from incipoly import analytic  # noqa: E402
+import theory.noise as noise
+from incipoly import analytic
 
 LAWS = ["bernoulli", "uniform", "gaussian", "laplace"]
 

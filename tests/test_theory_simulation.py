@@ -7,17 +7,14 @@ table and the measurements behind the numbers below (256-seed calibration of eve
 here).
 """
 import functools
-import sys
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from incipoly import analytic, metrics  # noqa: E402
-from incipoly.config import Config  # noqa: E402
-from incipoly.train import train  # noqa: E402
+from incipoly import analytic, metrics
+from incipoly.config import Config
+from incipoly.train import train
 
 SEEDS = 128
 

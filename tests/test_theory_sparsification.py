@@ -1,8 +1,6 @@
 """Reduced one-feature sparsification flow against its derivation and a direct integration."""
 import math
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +8,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import theory.sparsification as sparse  # noqa: E402
-from incipoly import analytic  # noqa: E402
+import theory.sparsification as sparse
+from incipoly import analytic
 
 
 def test_closed_form_solves_the_flow():
