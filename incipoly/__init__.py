@@ -2,12 +2,14 @@
 
 Implements the setting of Lecomte et al., "What Causes Polysemanticity? An Alternative Origin
 Story of Mixed Selectivity from Incidental Causes" (arXiv 2312.03096). Importing is cheap: kernels
-compile on first use (or via :func:`warmup`) and are cached on disk.
+compile on first use (or via :func:`warmup`) and are cached on disk under a key of every
+kernel source (:func:`cache_dir`, :func:`clear_cache`).
 """
 __version__ = "0.1.0"
 
 from . import metrics
 from .config import Config
+from .kernels.cache import cache_dir, clear_cache
 from .store import Run, StoreError, load
 from .sweep import SweepStore, sweep
 from .train import DivergenceError, train
@@ -49,4 +51,4 @@ def __getattr__(name):
 
 
 __all__ = ["Config", "train", "Run", "load", "sweep", "SweepStore", "metrics", "analytic", "warmup",
-           "available_backends", "DivergenceError", "StoreError", "__version__"]
+           "available_backends", "cache_dir", "clear_cache", "DivergenceError", "StoreError", "__version__"]

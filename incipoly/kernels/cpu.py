@@ -16,12 +16,16 @@ import numpy as np
 from numba import njit, prange
 
 from .blas import syrk_lower
+from .cache import use_source_keyed_cache
 from .noise import noise_value
+
+use_source_keyed_cache()      # before any cache=True kernel of the package is defined
 
 #: Reassociation lets LLVM vectorise the dot-product reductions; no nnan/ninf, so divergence
 #: checks still see NaN and inf.
 _FAST = {"reassoc", "contract", "nsz"}
-#: IEEE division (no Python ZeroDivisionError check, which would block vectorisation); cached.
+#: IEEE division (no Python ZeroDivisionError check, which would block vectorisation); cached
+#: on disk under a key of every kernel source (see :mod:`incipoly.kernels.cache`).
 _JIT = {"cache": True, "error_model": "numpy"}
 
 OPT_CODES = {"adamw": 0, "sgd": 1, "gd-prox": 2}
