@@ -5,14 +5,15 @@ Story of Mixed Selectivity from Incidental Causes" (arXiv 2312.03096). Importing
 compile on first use (or via :func:`warmup`) and are cached on disk under a key of every
 kernel source (:func:`cache_dir`, :func:`clear_cache`).
 """
-__version__ = "0.1.0"
-
 from . import metrics
+from ._version import __version__
 from .config import Config
+from .errors import DivergenceError, StoreError, WrongTypeError
 from .kernels.cache import cache_dir, clear_cache
-from .store import Run, StoreError, load
-from .sweep import SweepStore, sweep
-from .train import DivergenceError, train
+from .stores.run import Run, load
+from .stores.sweep_store import SweepStore
+from .stores.sweeps import open_sweep, sweep
+from .training import train
 
 
 def warmup(dtypes=("float32", "float64")):
@@ -50,5 +51,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'incipoly' has no attribute {name!r}")
 
 
-__all__ = ["Config", "train", "Run", "load", "sweep", "SweepStore", "metrics", "analytic", "warmup",
-           "available_backends", "cache_dir", "clear_cache", "DivergenceError", "StoreError", "__version__"]
+__all__ = ["Config", "train", "Run", "load", "sweep", "open_sweep", "SweepStore", "metrics", "analytic",
+           "warmup", "available_backends", "cache_dir", "clear_cache", "DivergenceError", "StoreError",
+           "WrongTypeError", "__version__"]

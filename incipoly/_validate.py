@@ -15,14 +15,14 @@ import numbers
 
 import numpy as np
 
+from .errors import WrongTypeError
+
 #: Largest step count and seed count accepted (int64 counters, float64-exact step numbers).
 MAX_STEPS = 2 ** 53
 MAX_INSTANCES = 2 ** 31 - 1
 MAX_SEED = 2 ** 63 - 1
 
 
-class WrongTypeError(TypeError, ValueError):
-    """An argument of the wrong type (also a ``ValueError`` for backward compatibility)."""
 
 
 def shown(value) -> str:
@@ -142,3 +142,23 @@ def check_band(name, band) -> tuple[float, float]:
     if lo > hi:
         raise ValueError(f"{name} must be (low, high) with 0 <= low <= high; got {shown(band)}")
     return lo, hi
+
+
+_SHAPES = "(n, m) or (instances, n, m)"
+
+
+def weights_batch(W, name="W"):
+    """``W`` as a 3-D real array and whether it was a single 2-D instance.
+
+    Raises WrongTypeError for bool, complex, string or object arrays, ValueError for an empty
+    array, a wrong number of dimensions, NaN or inf (each naming ``name``).
+    """
+    arr = check_real_array(name, W, (2, 3), shapes=_SHAPES)
+    if arr.ndim == 2:
+        return arr[None], True
+    return arr, False
+
+
+def unbatch(x, single):
+    """``x[0]`` for a single-instance input (see :func:`weights_batch`), else ``x``."""
+    return x[0] if single else x

@@ -25,15 +25,24 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .compare import OPTIMIZER_DEFAULTS
-from .config import (CORRELATIONS, DEFAULT_WEIGHT_DECAY, DTYPES, INITS, INPUTS, NOISE_SCOPES,
-                     NOISES, OPTIMIZERS, Config)
-from .experiments import EXPERIMENTS, SCALES, WIDTH_EXPERIMENTS, reproduce
 from ._validate import MAX_INSTANCES, MAX_SEED
+from .compare import OPTIMIZER_DEFAULTS
+from .config import (
+    CORRELATIONS,
+    DEFAULT_WEIGHT_DECAY,
+    DTYPES,
+    INITS,
+    INPUTS,
+    NOISE_SCOPES,
+    NOISES,
+    OPTIMIZERS,
+    Config,
+)
+from .experiments import EXPERIMENTS, SCALES, WIDTH_EXPERIMENTS, reproduce
 from .metrics import mean_se
 from .plot import INSTALL_HINT
 from .report import format_seeds
-from .train import DivergenceError, train
+from .training import DivergenceError, train
 
 #: Defaults of ``incipoly train``: exactly ``Config()`` — the paper's AdamW settings on n=64,
 #: m=256 (8 seeds train in well under a minute on 2 cores).
@@ -258,7 +267,7 @@ def _run_train(args) -> int:
     out = check_writable_dir(Path(args.out) if args.out is not None else Path("runs"))
     args.interrupted = "nothing was saved (a run is saved when training ends); run the same " \
                        "command again to start over"
-    run = train(config, seeds=seeds, record=args.record, snapshots=args.snapshots,
+    run = train(config, seeds=seeds, record=args.record, keep_weights=args.snapshots,
                 progress=not args.no_progress)
     saved = run.save(out if args.out is not None else _fresh_run_dir(out, "train"))
     print(format_run(run))
@@ -287,7 +296,7 @@ def _add_show(subparsers):
 def _run_show(args) -> int:
     """Print the table; write the PNG (skipped, with a note, without matplotlib)."""
     from .plot import has_matplotlib
-    from .store import load
+    from .stores.run import load
     path = Path(args.run_dir)
     try:
         run = load(path)
@@ -454,7 +463,7 @@ def dask_client(spec):
         yield None
         return
     try:
-        from . import distributed
+        from .stores import cluster as distributed
     except ImportError:
         raise ValueError("--dask needs dask.distributed: pip install 'incipoly[dask]'") from None
     distributed.parse_dask(spec)
@@ -495,8 +504,9 @@ def _add_sweep(subparsers):
 
 def _run_sweep(args) -> int:
     """Sweep the grid file (or only summarise ``--summary DIR``); print the table, write the CSV."""
-    from .grids import format_summary, read_grid, summary_rows, write_summary_csv
-    from .sweep import SweepStore, sweep
+    from .stores.grids import format_summary, read_grid, summary_rows, write_summary_csv
+    from .stores.sweep_store import SweepStore
+    from .stores.sweeps import sweep
     if (args.grid is None) == (args.summary is None):
         raise ValueError("sweep needs either GRID_FILE (with --store DIR) or --summary DIR")
     if args.summary is not None:
@@ -567,3 +577,6 @@ def main(argv=None) -> int:
 def _fail(message, status) -> int:
     print(f"incipoly: error: {message}", file=sys.stderr)
     return status
+
+
+__all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "parse_seeds", "parse_widths", "config_from_args"]

@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from . import analytic, metrics
-from ._validate import (MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int,
-                        check_real, shown)
+from ._validate import MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int, check_real, shown
 from .config import Config
 from .init import normalize_seeds
-from .train import train
+from .training import train
 
 #: Per-optimizer defaults. AdamW is the paper's configuration. gd-prox is the discretised L1
 #: gradient flow of the theory: λ = 1e-2 (below the one-feature extinction bound √(π/2m) for
@@ -184,7 +183,7 @@ def compare(cells, seeds, progress=True, client=None, store=None):
 
 
 def _compare_on_cluster(cells, seeds, progress, client, store):
-    from .sweep import sweep
+    from .stores.sweeps import sweep
     if store is None:
         raise ValueError("store: compare with a client needs a sweep directory (store=...)")
     st = sweep([c.config() for c in cells], seeds, store, chunk_seeds=4, resume=True,
@@ -218,3 +217,7 @@ def format_table(rows) -> str:
             f"{r['z_cascade']:>8.1f} {r['z_exclusion']:>8.1f} {r['sim_sd']:>5.2f}/{r['exclusion_sd']:<5.2f} "
             f"{r['winner_is_initial_argmax']:>6.2f} {r.get('in_band', np.nan):>7.3f}")
     return "\n".join(lines)
+
+
+__all__ = ["Cell", "COLUMNS", "OPTIMIZER_DEFAULTS", "grid", "check_compare_seeds", "evaluate", "compare",
+           "write_csv", "format_table"]

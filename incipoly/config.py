@@ -11,8 +11,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from ._validate import (MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int,
-                        check_real)
+from ._validate import MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int, check_real
 
 OPTIMIZERS = ("adamw", "sgd", "gd-prox")
 NOISES = ("none", "bernoulli", "gaussian", "uniform", "laplace")
@@ -33,6 +32,13 @@ SPARSE_ONLY = ("feature_prob", "batch_size", "correlation")
 
 #: torch's default weight decay for each optimizer (AdamW 0.01, SGD 0); used when none is given.
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.01, "sgd": 0.0, "gd-prox": 0.0}
+
+#: Seeds :func:`incipoly.train` trains when none are given (seeds 0 … 15): enough for a mean ± SE.
+DEFAULT_SEEDS = 16
+#: Log-spaced history points :func:`incipoly.train` and :func:`incipoly.sweep` record by default.
+DEFAULT_RECORD = 32
+#: The paper's band: a neuron is polysemantic when more than one feature has ``|W_ik|`` in it.
+POLYSEMANTIC_BAND = (0.8, 1.2)
 
 #: AdamW constants, fixed to torch.optim.AdamW's defaults.
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
@@ -178,7 +184,7 @@ class Config:
         noise shared by the step (the fast one-hot kernels of :mod:`incipoly.kernels.cpu`)."""
         return all(getattr(self, k) == v for k, v in MODEL_FAMILY_DEFAULTS.items())
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes) -> Config:
         """Copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -188,7 +194,7 @@ class Config:
                 if not (k in MODEL_FAMILY_DEFAULTS and v == MODEL_FAMILY_DEFAULTS[k])}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Config":
+    def from_dict(cls, data: dict) -> Config:
         if not isinstance(data, dict):
             raise WrongTypeError(f"Config.from_dict: data must be a dict of fields; got "
                                  f"{type(data).__name__}")
@@ -202,7 +208,7 @@ class Config:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "Config":
+    def from_json(cls, text: str) -> Config:
         return cls.from_dict(json.loads(text))
 
 
@@ -233,3 +239,8 @@ def _check_noise_pair(noise, noise_std):
     if noise == "none" and noise_std > 0:
         raise ValueError(f"noise_std={noise_std!r} > 0 needs a noise kind: set noise to one of "
                          f"{', '.join(NOISES[1:])}, or noise_std to 0")
+
+
+__all__ = ["OPTIMIZERS", "NOISES", "INITS", "DTYPES", "INPUTS", "CORRELATIONS", "NOISE_SCOPES",
+           "MODEL_FAMILY_DEFAULTS", "SPARSE_ONLY", "DEFAULT_WEIGHT_DECAY", "DEFAULT_SEEDS",
+           "DEFAULT_RECORD", "POLYSEMANTIC_BAND", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "Config"]

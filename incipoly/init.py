@@ -12,8 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import (MAX_INSTANCES, MAX_SEED, WrongTypeError, shown, check_int,
-                        check_real_array)
+from ._validate import MAX_INSTANCES, MAX_SEED, WrongTypeError, check_int, check_real_array, shown
 from .config import Config
 
 
@@ -135,3 +134,7 @@ def check_initial_weights(W0, config: Config, n_instances: int) -> np.ndarray:
         raise ValueError(f"W0 must fit in {config.dtype} (|W0| <= {limit:.4g}); its largest "
                          f"entry is {np.abs(arr).max():.4g}")
     return np.ascontiguousarray(arr, dtype=config.dtype).copy()
+
+
+__all__ = ["normalize_seeds", "check_config", "init_std", "initial_weights", "initial_decoder",
+           "input_keys", "noise_keys", "check_initial_weights"]

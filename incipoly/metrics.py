@@ -11,33 +11,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import check_band, check_int, check_real, check_real_array
-
-
-_SHAPES = "(n, m) or (instances, n, m)"
-
-
-def _batch(W, name="W"):
-    """``W`` as a 3-D real array and whether it was a single 2-D instance.
-
-    Raises WrongTypeError for bool, complex, string or object arrays, ValueError for an empty
-    array, a wrong number of dimensions, NaN or inf (each naming ``name``).
-    """
-    arr = check_real_array(name, W, (2, 3), shapes=_SHAPES)
-    if arr.ndim == 2:
-        return arr[None], True
-    return arr, False
-
-
-def _out(x, single):
-    return x[0] if single else x
+from . import _validate
+from ._validate import unbatch as _out
+from ._validate import weights_batch as _batch
+from .config import POLYSEMANTIC_BAND
+from .superposition import (
+    Sharing,
+    dimensions_per_feature,
+    hidden_dimensions_per_feature,
+    necessary_count,
+    neuron_usage,
+    polysemanticity,
+    represented_features,
+)
 
 
 def _check_band(band):
-    return check_band("band", band)
+    return _validate.check_band("band", band)
 
 
-def polysemantic_neurons(W, band=(0.8, 1.2)):
+def polysemantic_neurons(W, band=POLYSEMANTIC_BAND):
     """Number of neurons where more than one feature has ``|W_ik| ∈ [low, high]`` (the paper's count).
 
     Returns an int array, one count per instance.
@@ -51,7 +44,7 @@ def polysemantic_neurons(W, band=(0.8, 1.2)):
 
 def polysemantic_neurons_above(W, threshold=0.5):
     """Number of neurons where more than one feature has ``|W_ik| > threshold``."""
-    check_real("threshold", threshold)
+    _validate.check_real("threshold", threshold)
     arr, single = _batch(W)
     return _out(((np.abs(arr) > threshold).sum(axis=1) > 1).sum(axis=1), single)
 
@@ -67,7 +60,7 @@ class Assignment(NamedTuple):
     carried: np.ndarray
 
 
-def assignments(W, band=(0.8, 1.2)) -> Assignment:
+def assignments(W, band=POLYSEMANTIC_BAND) -> Assignment:
     """Each feature's strongest neuron with its sign, and every (feature, neuron) pair in the band."""
     arr, single = _batch(W)
     lo, hi = _check_band(band)
@@ -164,9 +157,9 @@ def mean_se(x, axis=None):
     The standard error is NaN where fewer than two values are averaged. ``x`` must be a
     non-empty, finite real array (ValueError / TypeError naming ``x`` otherwise).
     """
-    arr = check_real_array("x", x).astype(np.float64)
+    arr = _validate.check_real_array("x", x).astype(np.float64)
     if axis is not None:
-        axis = check_int("axis", axis, -arr.ndim, arr.ndim - 1)
+        axis = _validate.check_int("axis", axis, -arr.ndim, arr.ndim - 1)
     k = arr.size if axis is None else arr.shape[axis]
     mean = arr.mean(axis=axis)
     if k < 2:
@@ -174,6 +167,7 @@ def mean_se(x, axis=None):
     return mean, arr.std(axis=axis, ddof=1) / np.sqrt(k)
 
 
-# Superposition statistics (sparse inputs) live in their own module; re-exported here.
-from .superposition import (Sharing, dimensions_per_feature, hidden_dimensions_per_feature,  # noqa: E402
-                            necessary_count, neuron_usage, polysemanticity, represented_features)
+__all__ = ["polysemantic_neurons", "polysemantic_neurons_above", "Assignment", "assignments",
+           "Collisions", "initial_collisions", "winner_rank", "start_end_correlation", "feature_norms",
+           "mean_se", "Sharing", "dimensions_per_feature", "hidden_dimensions_per_feature",
+           "necessary_count", "neuron_usage", "polysemanticity", "represented_features"]

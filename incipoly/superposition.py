@@ -11,7 +11,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .metrics import _batch, _out
+from ._deprecation import warn_renamed
+from ._validate import unbatch as _out
+from ._validate import weights_batch as _batch
 
 #: ``‖W_i‖`` above which feature ``i`` counts as represented (TMS's reading of its norm plots).
 REPRESENTED = 0.5
@@ -120,7 +122,7 @@ def necessary_count(represented, n_hidden):
     return np.minimum(n_hidden, np.maximum(0, R - n_hidden))
 
 
-def polysemanticity(W, W0=None, fraction=USE_FRACTION, threshold=REPRESENTED) -> Sharing:
+def polysemanticity(W, *positional, W0=None, fraction=USE_FRACTION, threshold=REPRESENTED) -> Sharing:
     """Polysemantic neurons, split by sign and into *necessary* and *incidental*.
 
     Per instance with ``R`` represented features, ``m`` neurons and ``P`` polysemantic neurons:
@@ -134,7 +136,28 @@ def polysemanticity(W, W0=None, fraction=USE_FRACTION, threshold=REPRESENTED) ->
     argmax ``argmax_k |W0_ik|``: the paper's incidental mechanism), then those with fewer users,
     come first; the first ``incidental`` of them are labelled incidental, the rest necessary.
     Without ``W0`` only the number of users orders them.
+
+    Parameters
+    ----------
+    W : array (n, m) or (instances, n, m)
+        Trained weights.
+    W0 : array like ``W``, optional, keyword-only
+        Initial weights (passing it positionally is deprecated: DeprecationWarning).
+    fraction, threshold : float
+        As in :func:`neuron_usage`.
+
+    Returns
+    -------
+    Sharing
     """
+    if positional:
+        if len(positional) > 3:
+            raise TypeError(f"polysemanticity() takes W and at most 3 deprecated positional "
+                            f"arguments; got {1 + len(positional)}")
+        warn_renamed("polysemanticity(W, W0, ...) with W0 positional",
+                     "polysemanticity(W, W0=W0): start-and-end functions take (W0, W), "
+                     "optional arguments are keywords")
+        W0, fraction, threshold = (*positional, *(W0, fraction, threshold)[len(positional):])
     arr, single = _batch(W)
     use = neuron_usage(arr, fraction, threshold)
     if use.ndim == 2:

@@ -52,7 +52,8 @@ def config(case):
     lr, l1 = LR_L1[case["optimizer"]]
     return ip.Config(n_features=case["n"], n_hidden=case["m"], steps=STEPS,
                      optimizer=case["optimizer"], lr=lr, l1=l1, weight_decay=0.05,
-                     noise=case["noise"], noise_std=0.1 if case["noise"] != "none" else 0.0, dtype=case["dtype"])
+                     noise=case["noise"], noise_std=0.1 if case["noise"] != "none" else 0.0,
+                     dtype=case["dtype"])
 
 
 def advance_in_chunks(state, bounds):

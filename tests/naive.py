@@ -107,7 +107,7 @@ def sparse_batch(key, step, B, n, p, correlation="none"):
     key = int(key)
     X = np.zeros((B, n))
     for b in range(B):
-        u = lambda i, r: uniform(key, 2 * ((step * B + b) * n + i) + r)  # noqa: E731
+        u = lambda i, r, b=b: uniform(key, 2 * ((step * B + b) * n + i) + r)  # noqa: E731
         for i in range(n):
             lead = i - i % 2
             if correlation == "none" or lead + 1 >= n:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import incipoly as ip
-from incipoly.grids import read_grid
+from incipoly.stores.grids import read_grid
 
 from clitools import run_cli
 

@@ -14,7 +14,7 @@ import pytest
 
 import incipoly as ip
 from incipoly.init import initial_weights, noise_keys
-from incipoly.train import _CpuState
+from incipoly.training import _CpuState
 
 import cuda_sim_check as check
 import naive

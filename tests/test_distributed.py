@@ -170,7 +170,7 @@ def test_dask_without_dask_installed_says_how_to_install(tmp_path, capsys, monke
     grid.write_text("n_features = 3\nsteps = 10\n")
     command = [str(grid) if a == "GRID" else str(tmp_path / "s") if a == "S" else a
                for a in command]
-    for name in ("distributed", "incipoly.distributed"):
+    for name in ("distributed", "incipoly.stores.cluster"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.delattr(ip, "distributed", raising=False)
     monkeypatch.setitem(sys.modules, "distributed", None)          # `import distributed` fails

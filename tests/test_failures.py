@@ -9,7 +9,7 @@ import pytest
 
 import incipoly as ip
 from incipoly import analytic, metrics
-from incipoly.train import DivergenceError, check_memory, memory_estimate
+from incipoly.training import DivergenceError, check_memory, memory_estimate
 
 from clitools import run_cli
 
@@ -146,7 +146,7 @@ def test_huge_record_count_trains_every_step(tmp_path, capsys):
 
 def test_record_count_past_log_resolution_equals_every_step():
     """The shortcut for huge counts gives exactly what rounding the log grid would give."""
-    from incipoly.train import _all_steps_count, record_steps
+    from incipoly.training import _all_steps_count, record_steps
     for steps in (1, 2, 7, 50, 300):
         k = int(_all_steps_count(steps)) + 2
         np.testing.assert_array_equal(record_steps(steps, k), np.arange(steps + 1))
@@ -165,7 +165,7 @@ def test_model_too_large_for_memory_is_refused_before_allocating(capsys):
 
 def test_memory_estimate_counts_every_buffer():
     cfg = ip.Config(n_features=4, n_hidden=8, optimizer="adamw", dtype="float64")
-    est = memory_estimate(cfg, instances=3, records=5, snapshots=True)
+    est = memory_estimate(cfg, instances=3, records=5, keep_weights=True)
     model = 4 * 8 * 8
     assert est["weights"] == 2 * 3 * model + 4 * 8 * 8
     assert est["moments"] == 2 * 3 * model
@@ -189,7 +189,7 @@ def test_memory_estimate_counts_the_decoder_bias_and_batch():
 
 
 def test_allocation_failure_inside_a_kernel_is_a_memory_error(monkeypatch):
-    train_module = importlib.import_module("incipoly.train")
+    train_module = importlib.import_module("incipoly.training")
 
     def fail(self, t0, nsteps):
         raise SystemError("<numba.core.cpu.CPUContext> returned a result with an exception set: "
@@ -200,7 +200,7 @@ def test_allocation_failure_inside_a_kernel_is_a_memory_error(monkeypatch):
 
 
 def test_other_system_errors_are_not_disguised(monkeypatch):
-    train_module = importlib.import_module("incipoly.train")
+    train_module = importlib.import_module("incipoly.training")
 
     def fail(self, t0, nsteps):
         raise SystemError("something else")

@@ -180,7 +180,7 @@ def test_minibatch_kernel_on_the_default_model_matches_the_one_hot_kernel(monkey
 def test_default_config_takes_the_unchanged_one_hot_path():
     """Defaults keep today's model: the state is the one-hot _CpuState and the result is bit for
     bit the one of a direct call of the one-hot chunk kernel."""
-    train_mod = importlib.import_module("incipoly.train")
+    train_mod = importlib.import_module("incipoly.training")
     from incipoly.kernels import cpu
     cfg = ip.Config(n_features=4, n_hidden=6, steps=30, noise="bernoulli", noise_std=0.1)
     assert cfg.is_default_model and type(train_mod._state("cpu", cfg, np.zeros((1, 4, 6), "f4"),
@@ -219,7 +219,7 @@ def test_deterministic_across_chunking_threads_and_seed_subsets():
 
 def test_history_loss_is_the_evaluation_batch_loss():
     cfg = SPARSE.replace(dtype="float64", noise="none", noise_std=0.0)
-    run = ip.train(cfg, seeds=[5], record=4, snapshots=True, progress=False)
+    run = ip.train(cfg, seeds=[5], record=4, keep_weights=True, progress=False)
     from incipoly.kernels.noise import mix64
     with np.errstate(over="ignore"):
         key = mix64(input_keys([5])[0] ^ sparse_cpu.EVAL_SALT)

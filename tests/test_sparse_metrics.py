@@ -86,7 +86,7 @@ def test_one_hot_with_more_neurons_than_features_is_all_incidental():
     cfg = ip.Config(n_features=8, n_hidden=12, steps=1500, optimizer="adamw", lr=2e-2, l1=1e-2,
                     dtype="float64")
     run = ip.train(cfg, seeds=24, progress=False)
-    sh = metrics.polysemanticity(run.W, run.W0)
+    sh = metrics.polysemanticity(run.W, W0=run.W0)
     assert sh.polysemantic.sum() > 0
     assert (sh.necessary == 0).all() and (sh.incidental == sh.polysemantic).all()
     assert (sh.represented == 8).all()
@@ -101,8 +101,8 @@ def test_sparse_superposition_is_necessary_at_small_p():
                 init="xavier", bias=True)
     dense = ip.train(ip.Config(**base, feature_prob=1.0), seeds=4, progress=False)
     sparse = ip.train(ip.Config(**base, feature_prob=0.02), seeds=4, progress=False)
-    shd = metrics.polysemanticity(dense.W, dense.W0)
-    shs = metrics.polysemanticity(sparse.W, sparse.W0)
+    shd = metrics.polysemanticity(dense.W, W0=dense.W0)
+    shs = metrics.polysemanticity(sparse.W, W0=sparse.W0)
     assert (shd.represented == 5).all() and (shd.necessary == 0).all()
     np.testing.assert_allclose(metrics.hidden_dimensions_per_feature(dense.W), 1, atol=0.02)
     assert (shs.represented > 5).all()

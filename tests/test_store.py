@@ -10,7 +10,7 @@ import incipoly as ip
 
 def test_save_load_round_trip(tmp_path):
     cfg = ip.Config(n_features=4, n_hidden=6, steps=30, noise="bernoulli", noise_std=0.1)
-    run = ip.train(cfg, seeds=[4, 8, 15], record=5, snapshots=True, progress=False)
+    run = ip.train(cfg, seeds=[4, 8, 15], record=5, keep_weights=True, progress=False)
     out = run.save(tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == ["arrays.npz", "config.json", "summary.csv"]
     meta = json.loads((out / "config.json").read_text())
@@ -143,7 +143,7 @@ def test_load_without_array_listing_still_requires_the_whole_history(tmp_path):
 
 
 def test_save_leaves_no_temporary_files_and_cleans_up_on_failure(tmp_path):
-    from incipoly.store import atomic_write
+    from incipoly.stores.files import atomic_write
     target = tmp_path / "x.json"
 
     def fail(f):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import incipoly as ip
-from incipoly.sweep import POLL_S
+from incipoly.stores.sweep_store import POLL_S
 
 GRID = [ip.Config(n_features=6, n_hidden=12, steps=20000, optimizer="sgd", lr=0.02, l1=0.0,
                   noise="bernoulli", noise_std=0.1),
@@ -49,7 +49,8 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
-            done = [n for n in chunk_files(killed) if n.endswith(".npz")] if (killed / "chunks").is_dir() else []
+            done = ([n for n in chunk_files(killed) if n.endswith(".npz")]
+                    if (killed / "chunks").is_dir() else [])
             if len(done) >= 3 or proc.poll() is not None:
                 break
             time.sleep(0.02)
@@ -162,7 +163,7 @@ def test_bad_argument_is_refused_before_anything_is_written(tmp_path, kwargs, ex
 
 def test_leftover_temps_of_dead_writers_are_removed_live_ones_kept(tmp_path, reference):
     """A kill during the manifest (or a chunk) write leaves a temp file named after its writer."""
-    from incipoly.store import HOST
+    from incipoly.stores.files import HOST
     store = tmp_path / "s"
     (store / "chunks").mkdir(parents=True)
     dead, live = dead_pid(), os.getppid()
@@ -187,7 +188,7 @@ def test_missing_manifest_foreign_chunks_are_set_aside_and_retrained(tmp_path, r
     assert_same_results(st, reference)
     # the same grid after losing its manifest adopts its own verified chunks, training nothing
     (store / "sweep.json").unlink()
-    monkeypatch.setattr(importlib.import_module("incipoly.sweep"), "train", no_training)
+    monkeypatch.setattr(importlib.import_module("incipoly.stores.chunks"), "train", no_training)
     assert_same_results(sweep_tiny(store), reference)
 
 
@@ -243,7 +244,7 @@ def test_bad_chunk_fails_result_then_is_set_aside_and_retrained(tmp_path, refere
                                          ("live pid here, silent", 1), ("unreadable, silent", 1)])
 def test_stale_claim_is_taken_over(tmp_path, reference, writer, age):
     """Dead writer here, or a claim untouched for longer than STALE_AFTER_S (pid reused, host lost)."""
-    from incipoly.store import HOST, STALE_AFTER_S
+    from incipoly.stores.files import HOST, STALE_AFTER_S
     claim = tmp_path / "s" / "claims" / "c0001_s000004.npz.claim"
     claim.parent.mkdir(parents=True)
     body = {"dead pid here": {"host": HOST, "pid": dead_pid()},
@@ -259,7 +260,7 @@ def test_stale_claim_is_taken_over(tmp_path, reference, writer, age):
 
 def test_live_claim_is_waited_for_not_trained_twice(tmp_path, reference):
     """Another live writer holds a chunk: the sweep trains the rest, waits, then takes it once free."""
-    from incipoly.store import HOST
+    from incipoly.stores.files import HOST
     claim = tmp_path / "s" / "claims" / "c0001_s000004.npz.claim"
     claim.parent.mkdir(parents=True)
     claim.write_text(json.dumps({"host": HOST, "pid": os.getpid(), "run": "other", "token": "t"}))
@@ -292,8 +293,8 @@ def test_diverging_chunk_is_reported_with_config_and_seeds_not_retried(tmp_path)
 def test_claim_rules_same_run_other_process_andheartbeat(tmp_path):
     """A claim of this same sweep run from another (live) process is an attempt Dask gave up on:
     stale. One of another run by a live process is not. The heartbeat keeps a claim fresh."""
-    from incipoly.store import HOST
-    from incipoly.claims import heartbeat, is_stale
+    from incipoly.stores.claims import heartbeat, is_stale
+    from incipoly.stores.files import HOST
     claim = tmp_path / "c.claim"
     claim.write_text(json.dumps({"host": HOST, "pid": os.getppid(), "run": "r1", "token": "t"}))
     assert is_stale(claim, "r1") and not is_stale(claim, "r2")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import theory.exclusion as ex
 from incipoly import analytic, metrics
 from incipoly.config import Config
-from incipoly.train import train
+from incipoly.training import train
 
 E_SYM, V_SYM = ex.expected_polysemantic(), ex.polysemantic_variance()
 

@@ -6,7 +6,7 @@ import pytest
 
 import theory.knockouts as ko
 from incipoly.config import Config
-from incipoly.train import train
+from incipoly.training import train
 
 
 @pytest.mark.parametrize("optimizer, lr, l1", [("gd-prox", 0.05, 0.01), ("adamw", 1e-3, 1e-3)])

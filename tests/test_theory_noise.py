@@ -1,5 +1,5 @@
 """Hidden-noise theory: kurtosis values, the Gaussian expected loss and its Edgeworth (κ) term."""
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -31,7 +31,7 @@ def test_kurtosis_term_is_steins_identity():
     assert noise.stein_residual() == 0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _closed_forms():
     """The sympy Gaussian integral and the Stein form (proved equal to the κ integral above), lambdified."""
     symbols = (noise.g_over_s, noise.scale, noise.delta)

@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from .._validate import MAX_SEED, check_int
-from ._checks import _integers, _real, _is_real_array, _scalar_or_array
-
+from ._checks import _integers, _is_real_array, _real, _scalar_or_array
+from .results import Interval
 
 _SERIES_TERMS = 48
 
@@ -194,7 +194,8 @@ def prediction_interval(mean, var, seeds, z=2.0):
 
     Returns
     -------
-    (low, high) : tuple of float or ndarray
+    Interval
+        ``(low, high)``, floats or arrays.
     """
     mean_arr = np.asarray(mean, dtype=np.float64) if _is_real_array(mean) else None
     if mean_arr is None or not np.all(np.isfinite(mean_arr)):
@@ -205,4 +206,8 @@ def prediction_interval(mean, var, seeds, z=2.0):
     seeds = check_int("seeds", seeds, 1, MAX_SEED)
     z = _real("z", z, 0.0, strict=True)
     half = z * np.sqrt(var_arr / seeds)
-    return _scalar_or_array(mean_arr - half), _scalar_or_array(mean_arr + half)
+    return Interval(_scalar_or_array(mean_arr - half), _scalar_or_array(mean_arr + half))
+
+
+__all__ = ["expected_polysemantic", "polysemantic_variance", "expected_colliding_pairs",
+           "asymptotic_polysemantic", "prediction_interval"]

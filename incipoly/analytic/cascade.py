@@ -5,7 +5,7 @@ import numpy as np
 
 from .._validate import check_choice, check_int
 from ._checks import _weights
-
+from .results import Estimate
 
 
 def _cascade(W0):
@@ -119,8 +119,8 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
 
     Returns
     -------
-    (mean, se) : tuple of float
-        Sample mean and its standard error ``sd/√S``.
+    Estimate
+        ``(mean, se)``: sample mean and its standard error ``sd/√S``.
     """
     from ..config import Config
     from ..init import initial_weights, normalize_seeds
@@ -134,4 +134,7 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
     chunk = max(1, (1 << 21) // (int(n) * int(m)))
     counts = np.concatenate([cascade_polysemantic(initial_weights(config, seed_list[i:i + chunk]))
                              for i in range(0, seed_list.size, chunk)])
-    return float(counts.mean()), float(counts.std(ddof=1) / np.sqrt(counts.size))
+    return Estimate(float(counts.mean()), float(counts.std(ddof=1) / np.sqrt(counts.size)))
+
+
+__all__ = ["cascade_assignment", "cascade_polysemantic", "expected_cascade_polysemantic"]

@@ -54,7 +54,8 @@ def exclusion_polysemantic(n, m, complete=1.0):
     if c > 1:
         raise ValueError(f"complete must be a probability in [0, 1]; got {complete!r}")
     if np.any(n_arr > m_arr):
-        raise ValueError(f"the exclusion law needs n <= m (one slot per sign and neuron); got n={n!r}, m={m!r}")
+        raise ValueError(f"the exclusion law needs n <= m (one slot per sign and neuron); "
+                         f"got n={n!r}, m={m!r}")
     pairs = n_arr * (n_arr - 1)
     mean = c * c * pairs / (4 * m_arr)
     bracket = (4 * m_arr ** 2 - 4 * m_arr - 4 * c * c * m_arr * n_arr + 6 * c * c * m_arr
@@ -72,7 +73,7 @@ def sparsification_completeness(config, seeds=COMPLETENESS_SEEDS):
     """
     from ..config import Config
     from ..init import init_std
-    from ..train import train
+    from ..training import train
     if not isinstance(config, Config):
         raise TypeError(f"config must be an incipoly.Config; got {type(config).__name__}")
     if not config.is_default_model:
@@ -102,3 +103,6 @@ def predicted_polysemantic(config, seeds=COMPLETENESS_SEEDS) -> Prediction:
     n, m = config.n_features, config.n_hidden
     mean, var = exclusion_polysemantic(n, m, c)
     return Prediction(float(mean), float(np.sqrt(var)), float(n * (n - 1) * c * c_se / (2 * m)))
+
+
+__all__ = ["Prediction", "exclusion_polysemantic", "sparsification_completeness", "predicted_polysemantic"]

@@ -1,4 +1,7 @@
-"""Hidden noise: ``Z_j = W_j · ξ`` and its excess-kurtosis loss term ``κ‖W_j‖₄⁴/‖W_j‖₂⁴`` (theory/noise.py)."""
+"""Hidden noise: ``Z_j = W_j · ξ`` and its excess-kurtosis loss term ``κ‖W_j‖₄⁴/‖W_j‖₂⁴``.
+
+Derived in theory/noise.py.
+"""
 from __future__ import annotations
 
 import math
@@ -132,3 +135,6 @@ def kurtosis_loss_term(W, noise_std, noise):
         d2 = np.where(s > 0, (G * G / s ** 4 - 1 / s ** 2) * density, 0.0)
     term = (kappa * sigma ** 4 * quartic / 12.0 * (d1 - target * d2)).sum(axis=(1, 2))
     return float(term[0]) if single else term
+
+
+__all__ = ["MAX_NOISE_STD", "noise_kurtosis", "MAX_WEIGHT", "expected_noisy_loss", "kurtosis_loss_term"]

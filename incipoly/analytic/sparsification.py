@@ -11,8 +11,7 @@ from scipy.integrate import solve_ivp
 from scipy.special import erfc, erfcinv, erfcx
 
 from .._validate import MAX_SEED, check_int, check_real, shown
-from ._checks import _real, _weights, _is_real_array
-
+from ._checks import _is_real_array, _real, _weights
 
 
 class Sparsification(NamedTuple):
@@ -427,3 +426,6 @@ def paper_sparsification(t, l1, m):
     inverse = 1.0 / (1.0 / math.sqrt(m) + l1 * times)
     nan = np.full_like(inverse, np.nan)
     return Sparsification(times, inverse ** 2, inverse, nan, nan)
+
+
+__all__ = ["Sparsification", "sparsification_trajectory", "monosemantic_time", "paper_sparsification"]

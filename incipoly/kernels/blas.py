@@ -53,3 +53,6 @@ def syrk_lower(typingctx, W, G):
         return context.get_dummy_value()
 
     return types.void(W, G), codegen
+
+
+__all__ = ["syrk_lower"]

@@ -8,9 +8,9 @@ For one instance with weights ``W`` (n×m), hidden noise ``ξ`` (length m) and `
 
 Entries with ``P_ij ≤ 0`` give ``D_ij = 0``; once ``D + Dᵀ`` is sparse (gd-prox, with exact
 zeros) the gradient loop skips them. Under AdamW + L1 about 40 % of the off-diagonal ``G_ij`` stay
-in (0, 1e-3] for the whole run, so large shapes stay on the dense gemm product. Training runs a whole chunk of steps per call, in
-parallel over instances (``prange``); each instance touches only its own slice, so results do not
-depend on the thread count.
+in (0, 1e-3] for the whole run, so large shapes stay on the dense gemm product. Training runs a
+whole chunk of steps per call, in parallel over instances (``prange``); each instance touches
+only its own slice, so results do not depend on the thread count.
 """
 import numpy as np
 from numba import njit, prange
@@ -314,3 +314,7 @@ def make_hyperparameters(config, beta1, beta2, eps):
     hp[_B1], hp[_B1C], hp[_B2], hp[_B2C], hp[_EPS] = beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps
     hp[_SIGMA] = config.noise_std
     return hp
+
+
+__all__ = ["OPT_CODES", "BLAS_MIN_SIZE", "DENSE_FRACTION", "N_HP", "train_chunk", "loss_and_grad",
+           "row_stats", "make_hyperparameters"]

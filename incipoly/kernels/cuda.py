@@ -117,7 +117,7 @@ def step_schedule(hp64, t0, nsteps, dtype):
     return out.astype(dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _device_functions(dtype):
     """Residual and optimiser update as device functions for ``dtype`` (typed constants keep
     float32 arithmetic in float32)."""
@@ -166,7 +166,7 @@ def _device_functions(dtype):
     return residual, update
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _block_loss_is_finite():
     """Device function ``finite = f(part, loss, tid, threads, bad_step, s, t)`` for one-block-per-
     instance kernels: sums every thread's float64 ``loss`` into ``part[0]`` (thread 0, in thread
@@ -190,7 +190,7 @@ def _block_loss_is_finite():
     return block_loss_is_finite
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _small_kernel(dtype, threads):
     """One block per instance, ``nsteps`` steps per launch, everything in shared memory."""
     zero = dtype.type(0)
@@ -279,7 +279,7 @@ def _small_kernel(dtype, threads):
     return chunk
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tiled_kernels(dtype, tile):
     """``(noise, gram, residual, step)`` kernels of the tiled path for ``dtype`` and ``tile``."""
     zero = dtype.type(0)

@@ -66,3 +66,6 @@ def noise_value(kind, sigma, key, step, unit, m):
         mag = -sigma * _INV_SQRT2 * math.log(1.0 - 2.0 * abs(d))
         return mag if d > 0 else -mag
     return 0.0
+
+
+__all__ = ["NOISE_CODES", "mix64", "uniform01", "noise_value"]

@@ -282,3 +282,7 @@ def output_weights(config):
 def batch_size(config):
     """Examples per step: ``batch_size`` for sparse inputs, the ``n`` one-hot vectors otherwise."""
     return config.batch_size if config.inputs == "sparse" else config.n_features
+
+
+__all__ = ["feature_value", "draw_batch", "make_scratch", "forward_backward", "train_chunk", "eval_loss",
+           "output_weights", "batch_size"]

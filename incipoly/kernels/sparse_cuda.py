@@ -17,7 +17,7 @@ global memory, ``(S, B, ·)``, each block touching only its own instance; shared
 loss partials (``8·threads`` bytes). Sums run in another order than on the CPU, so results agree
 to rounding, not bit for bit; the batches and noise are the same numbers.
 
-The host keeps a :class:`incipoly.train._MinibatchCpuState` as its mirror: it builds the initial
+The host keeps a :class:`incipoly.training._MinibatchCpuState` as its mirror: it builds the initial
 state (decoder, bias, moments, keys) and evaluates the history on weights copied back.
 """
 import functools
@@ -36,7 +36,7 @@ from .sparse_cpu import feature_value
 THREADS = 128
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel(dtype, threads):
     """The chunk kernel for ``dtype`` and ``threads`` threads per block."""
     zero = dtype.type(0)
@@ -174,7 +174,7 @@ class SparseCudaState:
 
     Parameters
     ----------
-    host : incipoly.train._MinibatchCpuState
+    host : incipoly.training._MinibatchCpuState
         The host mirror: initial weights, decoder, bias, moments and keys are uploaded from it;
         :meth:`weights` copies the device arrays back into it.
     threads : int, optional
@@ -242,3 +242,6 @@ class SparseCudaState:
     def extra_params(self):
         self.weights()
         return self.host.extra_params()
+
+
+__all__ = ["SparseCudaState"]

@@ -1,6 +1,6 @@
 """Sweeps on a Dask cluster (:mod:`dask.distributed`); imported only when a client is given.
 
-Every chunk of a sweep is one task. The task runs :func:`incipoly.sweep.train_chunk` on the
+Every chunk of a sweep is one task. The task runs :func:`incipoly.stores.chunks.train_chunk` on the
 worker: it claims the chunk in the shared store, trains it, writes it (atomically, verified on
 read) and returns a few numbers; the client never holds weights. A worker lost mid-chunk (killed,
 out of memory) is the scheduler's business: it reruns the task elsewhere (up to its
@@ -20,6 +20,9 @@ import re
 import uuid
 
 import distributed
+
+from .chunks import train_chunk
+from .sweep_store import SweepStore
 
 #: ``--dask`` values: ``local``, ``local:N`` or a scheduler address such as ``tcp://host:8786``.
 _LOCAL = re.compile(r"^local(?::(?P<n>\d+))?$")
@@ -44,7 +47,6 @@ def _set_worker_threads():
 
 def _chunk_task(path, cfg_index, first, run_id, backend):
     """One chunk on a worker: claim, train, write; returns the metadata of ``train_chunk``."""
-    from .sweep import SweepStore, train_chunk
     _set_worker_threads()
     return train_chunk(SweepStore(path), cfg_index, first, run_id, backend)
 

@@ -7,13 +7,7 @@ No pickle: arrays go through ``np.savez`` / ``np.load(allow_pickle=False)``, met
 """
 from __future__ import annotations
 
-import csv
 import json
-import os
-import re
-import socket
-import time
-import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -21,44 +15,43 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
-from .init import normalize_seeds
+from ..config import Config
+from ..errors import StoreError
+from ..init import normalize_seeds
+from .files import atomic_write, write_csv
 
 FORMAT_VERSION = 1
 #: Arrays a Run holds only for some models (untied decoder, bias); saved when present.
 OPTIONAL_ARRAYS = ("W_dec", "W_dec0", "b")
 
-#: Names of the history arrays :func:`incipoly.train` records (``W`` only with ``snapshots``).
+#: Names of the history arrays :func:`incipoly.train` records (``W`` only with ``keep_weights``).
 HISTORY_KEYS = ("step", "loss", "l1", "l2", "l4", "active")
 
 
-class StoreError(ValueError):
-    """A stored file is unreadable or contradicts what it should hold.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The offending file.
-    field : str
-        What is wrong in it (an array name, ``"format"``, ``"config"``, ``"seeds"`` …).
-    """
-
-    def __init__(self, path, field, problem):
-        self.path, self.field = Path(path), field
-        super().__init__(f"{path}: {field}: {problem}")
+def _same_array(a, b) -> bool:
+    """Both None, or arrays of one shape and dtype with equal values (NaN equal to NaN)."""
+    if a is None or b is None:
+        return a is None and b is None
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 def versions() -> dict:
     """Versions of incipoly, numba and numpy, recorded with every saved result."""
     import numba
 
-    from . import __version__
+    from .. import __version__
     return {"incipoly": __version__, "numba": numba.__version__, "numpy": np.__version__}
 
 
-@dataclass
+@dataclass(eq=False)
 class Run:
-    """The result of :func:`incipoly.train`: weights before/after, history, seeds and config."""
+    """The result of :func:`incipoly.train`: weights before/after, history, seeds and config.
+
+    Two runs are equal (``==``) when their configs are equal and every array — seeds, ``W0``,
+    ``W``, the decoder and bias where present, and each history array — has the same shape,
+    dtype and values (NaN equal to NaN). ``info`` (backend, seconds, store) is not compared.
+    """
 
     config: Config
     seeds: np.ndarray
@@ -72,9 +65,21 @@ class Run:
     #: Decoder bias (instances, n); None without bias.
     b: np.ndarray | None = None
 
+    __hash__ = None  # type: ignore[assignment]   # mutable arrays: not hashable
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Run):
+            return NotImplemented
+        if self.config != other.config or self.history.keys() != other.history.keys():
+            return False
+        names = ("seeds", "W0", "W", *OPTIONAL_ARRAYS)
+        pairs = [(getattr(self, k), getattr(other, k)) for k in names]
+        pairs += [(self.history[k], other.history[k]) for k in self.history]
+        return all(_same_array(a, b) for a, b in pairs)
+
     def summary(self) -> dict:
         """Per-instance headline numbers (arrays of length ``instances``)."""
-        from . import metrics
+        from .. import metrics
         coll = metrics.initial_collisions(self.W0)
         final = metrics.assignments(self.W).neuron
         return {
@@ -83,7 +88,8 @@ class Run:
             "init_same_sign_pairs": coll.same_sign_pairs,
             "init_mixed_neurons": coll.mixed_neurons,
             "winner_is_initial_argmax": (final == coll.neuron).mean(axis=1),
-            "final_loss": self.history["loss"][-1] if "loss" in self.history else np.full(len(self.seeds), np.nan),
+            "final_loss": (self.history["loss"][-1] if "loss" in self.history
+                           else np.full(len(self.seeds), np.nan)),
         }
 
     def save(self, path) -> Path:
@@ -96,8 +102,8 @@ class Run:
         meta = {"format": FORMAT_VERSION, "config": self.config.to_dict(),
                 "seeds": [int(s) for s in self.seeds], "versions": versions(), "info": self.info,
                 "arrays": sorted(arrays)}
-        atomic_write(path / "arrays.npz", lambda f: np.savez(f, **arrays))
-        atomic_write(path / "summary.csv", lambda f: _write_summary(f, self.summary()), text=True)
+        atomic_write(path / "arrays.npz", lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
+        write_csv(path / "summary.csv", self.summary())
         atomic_write(path / "config.json", lambda f: json.dump(meta, f, indent=2, sort_keys=True), text=True)
         return path
 
@@ -110,16 +116,16 @@ class Run:
         -------
         matplotlib.figure.Figure
         """
-        from .report import run_figure
+        from ..report import run_figure
         return run_figure(self, path, instance)
 
     def __repr__(self) -> str:
         """Config essentials, seeds, shapes and the mean polysemantic count on one line."""
-        from .report import describe
+        from ..report import describe
         return describe(self)
 
     def _repr_html_(self) -> str:
-        from .report import describe_html
+        from ..report import describe_html
         return describe_html(self)
 
 
@@ -170,7 +176,7 @@ def check_optional(file, arrays: dict, config: Config, instances: int) -> dict:
     ``(S, n, m)``) and ``b`` (bias, ``(S, n)``). Each is required exactly when ``config`` has it.
     """
     S, n, m = instances, config.n_features, config.n_hidden
-    spec = {"b": ((S, n), config.bias)}
+    spec: dict[str, tuple[tuple[int, ...], bool]] = {"b": ((S, n), config.bias)}
     spec.update({k: ((S, n, m), not config.tied) for k in ("W_dec", "W_dec0")})
     out = {}
     for name, (shape, wanted) in spec.items():
@@ -195,7 +201,7 @@ def _read_meta(file: Path) -> dict:
         raise StoreError(file, "format", f"format version must be {FORMAT_VERSION} (this incipoly "
                                          f"reads only that); got {fmt!r}")
     try:
-        config = Config.from_dict(meta.get("config"))
+        config = Config.from_dict(meta.get("config"))  # type: ignore[arg-type]
     except (ValueError, TypeError, AttributeError) as exc:
         raise StoreError(file, "config", f"not a valid Config ({exc})") from None
     seeds = meta.get("seeds")
@@ -280,83 +286,5 @@ def check_history(file, arrays: dict, config: Config, instances: int, steps=None
         raise StoreError(file, unknown[0], "unexpected history array")
 
 
-def _write_summary(f, summary):
-    writer = csv.writer(f)
-    keys = list(summary)
-    writer.writerow(keys)
-    for row in zip(*(summary[k] for k in keys)):
-        writer.writerow([f"{v:.10g}" if isinstance(v, (float, np.floating)) else int(v) for v in row])
-
-
-# --- writers: who wrote a file, whether it is still alive -------------------------------------
-
-HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
-
-#: A temporary file or claim not touched for this many seconds is stale, whoever wrote it (live
-#: writers touch their claims every ``incipoly.claims.HEARTBEAT_S``); on this host one whose
-#: writer's pid is gone is stale at once.
-STALE_AFTER_S = 600.0
-
-_TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9-]+)_(?P<pid>\d+)_[0-9a-f]{8}\.tmp$")
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:                       # exists, owned by someone else
-        return True
-    return True
-
-
-def writer_dead(host: str, pid: int, mtime: float, stale_after: float = STALE_AFTER_S) -> bool:
-    """Whether the writer of a file touched at ``mtime`` is dead.
-
-    Dead: its file has not been touched for ``stale_after`` seconds (a live claim is touched
-    every :data:`incipoly.claims.HEARTBEAT_S`; this also covers a pid reused by another process),
-    or it ran on this host and its pid is gone.
-    """
-    if time.time() - mtime > stale_after:
-        return True
-    return host == HOST and not pid_alive(pid)
-
-
-def atomic_write(target: Path, write, text=False):
-    """Write through a temporary file in the same directory, then rename over ``target``.
-
-    The temporary file is ``.<name>.<host>_<pid>_<token>.tmp``, so :func:`clean_stale_temps`
-    can tell whether its writer is still alive; it is removed if ``write`` fails.
-    """
-    target = Path(target)
-    tmp = target.with_name(f".{target.name}.{HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "w" if text else "wb", newline="" if text else None) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def clean_stale_temps(directory: Path) -> list:
-    """Remove the temporary files of :func:`atomic_write` in ``directory`` whose writer is dead.
-
-    Files of live writers (this host: their pid exists; other hosts: touched within
-    :data:`STALE_AFTER_S`) are left alone. Returns the removed paths.
-    """
-    removed = []
-    for tmp in Path(directory).glob(".*.tmp"):
-        match = _TEMP.match(tmp.name)
-        try:
-            mtime = tmp.stat().st_mtime
-        except FileNotFoundError:
-            continue
-        host, pid = (match["host"], int(match["pid"])) if match else ("", -1)
-        if writer_dead(host, pid, mtime):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
-    return removed
+__all__ = ["FORMAT_VERSION", "OPTIONAL_ARRAYS", "HISTORY_KEYS", "versions", "Run", "load",
+           "check_optional", "read_npz", "check_array", "check_history"]

@@ -1,127 +1,12 @@
-"""The paper's figures as functions that run a resumable sweep and return the figure's data.
-
-Each experiment ``f(store, scale, resume, progress) -> Result`` trains its whole grid with one
-:func:`incipoly.sweep` into ``store`` (so ``resume=True`` skips finished chunks) and returns
-:class:`Result`: its parameters, its tables (the figure data, one CSV each) and a one-line summary.
-:func:`reproduce` runs one experiment into ``DIR/<name>/``: ``store/``, ``<table>.csv`` and
-``<name>.png`` (:mod:`incipoly.plot`). The parameters of both scales are in :data:`SCALE_PARAMS`:
-``small`` keeps each figure's shape and finishes in seconds, ``paper`` uses the paper's sizes.
-"""
+"""The one-hot experiments (the paper's figures): sparsity, noise, collisions, curves, correlations."""
 from __future__ import annotations
-
-import csv
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .config import Config
-from .store import atomic_write
-from .sweep import sweep
-
-SCALES = ("small", "paper")
-
-#: Hidden-noise settings of the noise experiment: (kind, σ).
-NOISE_SETTINGS = (("bernoulli", 0.07), ("bernoulli", 0.1), ("bernoulli", 0.15),
-                  ("gaussian", 0.07), ("gaussian", 0.1), ("gaussian", 0.15),
-                  ("uniform", 0.1), ("laplace", 0.1))
-
-#: The paper's AdamW setting (torch's default weight decay 0.01) used by collisions, correlations
-#: and curves.
-ADAMW = {"optimizer": "adamw", "lr": 1e-3, "steps": 7500}
-
-#: Parameters of every experiment at every scale.
-SCALE_PARAMS = {
-    "sparsity": {
-        "small": {"n_hidden": 10_000, "l1": 1e-3, "lr": 0.05, "flow_time": 2e3, "record": 96},
-        "paper": {"n_hidden": 100_000, "l1": 1e-5, "lr": 0.05, "flow_time": 2e5, "record": 96},
-    },
-    "noise": {
-        "small": {"n_features": 8, "n_hidden": 16, "steps": 20_000, "seeds": 5, "lr": 0.02},
-        "paper": {"n_features": 8, "n_hidden": 16, "steps": 100_000, "seeds": 5, "lr": 0.02},
-    },
-    "collisions": {
-        "small": {"n_features": 32, "n_hidden": (32, 64, 128, 256, 512), "l1": (1e-3,),
-                  "seeds": 16, "chunk_seeds": 8},
-        "paper": {"n_features": 256, "n_hidden": tuple(range(256, 4097, 256)), "l1": (1e-3,),
-                  "seeds": 16, "chunk_seeds": 4},
-    },
-    "correlations": {
-        "small": {"n_features": 32, "n_hidden": 256, "l1": 1e-3, "seeds": 8, "chunk_seeds": 8},
-        "paper": {"n_features": 256, "n_hidden": 4096, "l1": 1e-3, "seeds": 8, "chunk_seeds": 2},
-    },
-    "curves": {
-        "small": {"n_features": 32, "n_hidden": (32, 64, 128, 256), "l1": (1e-3, 1e-2, 1e-1),
-                  "seeds": 16, "chunk_seeds": 8},
-        "paper": {"n_features": 256, "n_hidden": (256, 512, 1024, 2048, 4096),
-                  "l1": (1e-3, 1e-2, 1e-1), "seeds": 16, "chunk_seeds": 4},
-    },
-    # Toy Models of Superposition's n = 20, m = 5, importance 0.7^i, sparse inputs, bias, tied,
-    # Adam (AdamW without decay), no L1; p log-spaced from 1 down to 1e-3.
-    "superposition": {
-        "small": {"n_features": 20, "n_hidden": 5, "importance": 0.7,
-                  "p": tuple(float(x) for x in np.logspace(0, -3, 7)),
-                  "batch_size": 256, "steps": 2000, "lr": 1e-2, "seeds": 4, "chunk_seeds": 4},
-        "paper": {"n_features": 20, "n_hidden": 5, "importance": 0.7,
-                  "p": tuple(float(x) for x in np.logspace(0, -3, 13)),
-                  "batch_size": 1024, "steps": 10_000, "lr": 1e-3, "seeds": 8, "chunk_seeds": 8},
-    },
-    # m ≥ n with L1 (λ = l1_scale·p/3 keeps the L1-to-fit ratio of the one-hot loss, where each
-    # feature contributes 1 per step against p·E[x²] = p/3 per sparse example); AdamW.
-    "cooccurrence": {
-        "small": {"n_features": 16, "n_hidden": 32, "p": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
-                  "l1_scale": 0.1, "batch_size": 128, "steps": 2000, "lr": 1e-2, "seeds": 8,
-                  "chunk_seeds": 8},
-        "paper": {"n_features": 16, "n_hidden": 32,
-                  "p": (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
-                  "l1_scale": 0.1, "batch_size": 512, "steps": 6000, "lr": 1e-2, "seeds": 32,
-                  "chunk_seeds": 16},
-    },
-}
-
-
-@dataclass(frozen=True)
-class Result:
-    """What an experiment returns.
-
-    Attributes
-    ----------
-    name, scale : str
-    params : dict
-        The experiment's parameters at this scale (an entry of :data:`SCALE_PARAMS`).
-    tables : dict of str to dict of str to ndarray
-        Figure data: table name → columns (1-D arrays of equal length); one CSV per table.
-    summary : str
-        One line for stdout.
-    """
-
-    name: str
-    scale: str
-    params: dict
-    tables: dict
-    summary: str
-
-
-#: Experiments whose widths ``m`` can be chosen (``widths=`` / ``--widths``).
-WIDTH_EXPERIMENTS = ("collisions", "curves")
-
-
-def _params(name, scale, widths=None):
-    """The parameters of ``name`` at ``scale``; ``widths`` replaces its list of ``m``."""
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
-    p = SCALE_PARAMS[name][scale]
-    if widths is None:
-        return p
-    if name not in WIDTH_EXPERIMENTS:
-        raise ValueError(f"widths apply to {' and '.join(WIDTH_EXPERIMENTS)} only; "
-                         f"got widths for {name!r}")
-    ws = list(widths)
-    if not ws or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1
-                     for w in ws) or len(set(ws)) != len(ws):
-        raise ValueError(f"widths must be distinct integers >= 1; got {ws!r}")
-    return {**p, "n_hidden": tuple(sorted(int(w) for w in ws))}
+from .. import metrics
+from ..config import Config
+from ..stores.sweeps import sweep
+from .params import ADAMW, NOISE_SETTINGS, Result, _params
 
 
 def _first_time(t, values, level):
@@ -162,7 +47,7 @@ def sparsity(store, scale="small", resume=False, progress=True, client=None) -> 
         Table ``trajectory``: ``step``, ``t``, and ``m_active`` / ``l1_norm`` for ``sim``,
         ``exact`` (reduced ODE) and ``paper`` (approximation), one row per recorded step.
     """
-    from . import analytic
+    from .. import analytic
 
     p = _params("sparsity", scale)
     m, l1, lr = p["n_hidden"], p["l1"], p["lr"]
@@ -209,7 +94,7 @@ def noise(store, scale="small", resume=False, progress=True, client=None) -> Res
         Table ``l4``: ``noise``, ``noise_std``, ``kurtosis``, ``step``, and over seeds of the
         feature-mean ``‖W_i‖₄⁴``: ``mean``, ``se``, ``min``, ``max``; one row per setting and step.
     """
-    from . import analytic
+    from .. import analytic
 
     p = _params("noise", scale)
     grid = [Config(n_features=p["n_features"], n_hidden=p["n_hidden"], steps=p["steps"],
@@ -250,7 +135,7 @@ def _polysemantic_grid(p, store, resume, progress, client=None):
 
 def _theory(n, ms):
     """The two closed forms every count is held against: ``n²/4m`` and the birthday law."""
-    from . import analytic
+    from .. import analytic
     ms = np.asarray(ms)
     return {"n2_over_4m": analytic.asymptotic_polysemantic(n, ms),
             "birthday": analytic.expected_polysemantic(n, ms)}
@@ -285,7 +170,7 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None,
         ``exclusion_se`` (its Monte Carlo error), ``exclusion_sd`` (predicted spread per model);
         one row per m.
     """
-    from . import analytic
+    from .. import analytic
 
     p = _params("collisions", scale, widths)
     n, ms, S = p["n_features"], np.asarray(p["n_hidden"]), p["seeds"]
@@ -400,83 +285,4 @@ def correlations(store, scale="small", resume=False, progress=True, bins=60,
     return Result("correlations", scale, p, {"heatmap": heatmap, "winner_rank": winner}, summary)
 
 
-# The sparse-input experiments live in their own module; it imports Result and _params above.
-from .experiments_sparse import cooccurrence, superposition  # noqa: E402
-
-
-#: Experiment name → function, in the order ``reproduce all`` runs them.
-EXPERIMENTS = {"sparsity": sparsity, "noise": noise, "collisions": collisions,
-               "correlations": correlations, "curves": curves, "superposition": superposition,
-               "cooccurrence": cooccurrence}
-
-
-def write_csv(path, table) -> Path:
-    """Write ``table`` (column → 1-D array) to ``path`` atomically; floats to 10 digits."""
-    path = Path(path)
-    columns = list(table)
-
-    def write(f):
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for row in zip(*(table[c] for c in columns)):
-            writer.writerow([f"{v:.10g}" if isinstance(v, (float, np.floating)) else v
-                             for v in row])
-
-    atomic_write(path, write, text=True)
-    return path
-
-
-def reproduce(name, out, scale="small", resume=False, progress=True, widths=None, plot=None,
-              client=None):
-    """Run experiment ``name`` into ``out/name``: ``store/``, one CSV per table and ``name.png``.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`EXPERIMENTS`.
-    out : path
-        Parent directory; ``out/name`` is created if needed.
-    scale : {"small", "paper"}
-    resume : bool
-        Continue an existing store (finished chunks are not trained again).
-    progress : bool
-        Show the sweep's progress bar on stderr.
-    widths : sequence of int, optional
-        For collisions and curves: the widths m to train instead of the scale's list.
-    client : dask.distributed.Client, optional
-        Train the sweep's chunks on this Dask cluster (:func:`incipoly.sweep`).
-    plot : bool, optional
-        Draw ``name.png``: ``None`` (default) when matplotlib is installed, ``True`` always
-        (ImportError without matplotlib, before any training), ``False`` never.
-
-    Returns
-    -------
-    (Result, list of Path)
-        The experiment's data and the files written (CSVs, then the PNG if drawn).
-    """
-    from . import plot as plotting
-
-    if plot is None:
-        plot = plotting.has_matplotlib()
-    elif plot:
-        plotting.require_matplotlib()
-
-    if name not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}; got {name!r}")
-    _params(name, scale, widths)
-    directory = Path(out) / name
-    directory.mkdir(parents=True, exist_ok=True)
-    extra = {} if widths is None else {"widths": widths}
-    if client is not None:
-        extra["client"] = client
-    result = EXPERIMENTS[name](directory / "store", scale=scale, resume=resume, progress=progress,
-                               **extra)
-    paths = [write_csv(directory / f"{table}.csv", cols) for table, cols in result.tables.items()]
-    if plot:
-        paths.append(plotting.figure(result, directory / f"{name}.png"))
-    return result, paths
-
-
-__all__ = ["EXPERIMENTS", "SCALES", "SCALE_PARAMS", "WIDTH_EXPERIMENTS", "NOISE_SETTINGS",
-           "Result", "reproduce", "write_csv", "sparsity", "noise", "collisions", "correlations",
-           "curves", "superposition", "cooccurrence"]
+__all__ = ["sparsity", "noise", "collisions", "curves", "correlations"]

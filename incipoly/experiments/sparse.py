@@ -5,18 +5,12 @@ progress, client) -> Result``); their parameters are in :data:`incipoly.experime
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from . import metrics
-from .config import Config
-from .sweep import sweep
-
-# Result and _params come from incipoly.experiments, which imports this module at its end: they
-# are imported inside the functions so that either module can be imported first.
-if TYPE_CHECKING:
-    from .experiments import Result
+from .. import metrics
+from ..config import Config
+from ..stores.sweeps import sweep
+from .params import Result, _params
 
 
 def _sparse_sweep(p, configs, store, resume, progress, client=None):
@@ -55,7 +49,6 @@ def superposition(store, scale="small", resume=False, progress=True, client=None
         ``incidental``, ``same_sign``, ``opposite_sign``; table ``features``: ``p``, ``seed``,
         ``feature``, ``norm``, ``dimensionality`` (TMS's D_i) for every feature of every run.
     """
-    from .experiments import Result, _params
     p = _params("superposition", scale)
     ps = np.asarray(p["p"])
     configs = [Config(n_features=p["n_features"], n_hidden=p["n_hidden"], steps=p["steps"],
@@ -63,12 +56,12 @@ def superposition(store, scale="small", resume=False, progress=True, client=None
                       inputs="sparse", feature_prob=float(q), batch_size=p["batch_size"],
                       importance=p["importance"], bias=True) for q in ps]
     results = _sparse_sweep(p, configs, store, resume, progress, client)
-    cols = {k: [] for k in ("represented", "dims_per_feature", "polysemantic", "necessary",
+    cols: dict[str, list] = {k: [] for k in ("represented", "dims_per_feature", "polysemantic", "necessary",
                             "incidental", "same_sign", "opposite_sign")}
-    features = {k: [] for k in ("p", "seed", "feature", "norm", "dimensionality")}
+    features: dict[str, list] = {k: [] for k in ("p", "seed", "feature", "norm", "dimensionality")}
     for q, res in zip(ps, results):
         W, W0 = res["W"], res["W0"]
-        sh = metrics.polysemanticity(W, W0)
+        sh = metrics.polysemanticity(W, W0=W0)
         for k in cols:
             cols[k].append(metrics.hidden_dimensions_per_feature(W) if k == "dims_per_feature"
                            else getattr(sh, k))
@@ -116,8 +109,7 @@ def cooccurrence(store, scale="small", resume=False, progress=True, client=None)
         ``incidental``, and ``incidental_share`` (pooled over seeds; NaN without polysemantic
         neurons).
     """
-    from .experiments import Result, _params
-    from . import analytic
+    from .. import analytic
 
     p = _params("cooccurrence", scale)
     ps = np.asarray(p["p"])
@@ -126,9 +118,10 @@ def cooccurrence(store, scale="small", resume=False, progress=True, client=None)
                       l1=p["l1_scale"] * float(q) / 3, inputs="sparse", feature_prob=float(q),
                       batch_size=p["batch_size"]) for q in ps]
     results = _sparse_sweep(p, configs, store, resume, progress, client)
-    rows = {k: [] for k in ("band", "polysemantic", "same_sign", "opposite_sign", "incidental")}
+    rows: dict[str, list] = {k: [] for k in ("band", "polysemantic", "same_sign", "opposite_sign",
+                                             "incidental")}
     for res in results:
-        sh = metrics.polysemanticity(res["W"], res["W0"])
+        sh = metrics.polysemanticity(res["W"], W0=res["W0"])
         rows["band"].append(metrics.polysemantic_neurons(res["W"]))
         for k in ("polysemantic", "same_sign", "opposite_sign", "incidental"):
             rows[k].append(getattr(sh, k))
@@ -145,3 +138,6 @@ def cooccurrence(store, scale="small", resume=False, progress=True, client=None)
                f"(band) {band[0]:.3g} → {band[-1]:.3g} (one-hot birthday law {birthday:.3g}); "
                f"incidental share {np.nanmean(table['incidental_share']):.3g}")
     return Result("cooccurrence", scale, p, {"by_p": table}, summary)
+
+
+__all__ = ["superposition", "cooccurrence"]

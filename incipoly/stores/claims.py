@@ -3,7 +3,7 @@
 A writer claims a chunk by creating ``claims/<chunk>.claim`` exclusively (``os.link`` of a temp
 file, under the store's lock) with its host, pid, sweep run id and a token, touches it every
 :data:`HEARTBEAT_S` while it trains, and removes it when done. ``st`` below is a
-:class:`incipoly.sweep.SweepStore` (``st.lock()``, ``st.claim_path(cfg, first)``).
+:class:`incipoly.SweepStore` (``st.lock()``, ``st.claim_path(cfg, first)``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .store import HOST, writer_dead
+from .files import HOST, writer_dead
 
 #: Seconds between a writer's touches of its claim while it trains (see ``store.STALE_AFTER_S``).
 HEARTBEAT_S = 30.0
@@ -38,7 +38,7 @@ def read_claim(file: Path):
 
 
 def is_stale(file: Path, run_id: str) -> bool:
-    """A claim is stale when its writer is dead (:func:`incipoly.store.writer_dead`) or when it
+    """A claim is stale when its writer is dead (:func:`incipoly.stores.files.writer_dead`) or when it
     was made by this same sweep run from another process: a run gives each chunk to one task at
     a time, so that can only be an attempt Dask gave up on (a lost worker)."""
     info, mtime = read_claim(file)
@@ -103,3 +103,6 @@ def heartbeat(file: Path, every: float = HEARTBEAT_S):
     finally:
         stop.set()
         thread.join()
+
+
+__all__ = ["HEARTBEAT_S", "read_claim", "is_stale", "claim", "release", "heartbeat"]

@@ -10,16 +10,14 @@ import time
 
 import numpy as np
 
-from ._validate import (MAX_STEPS, WrongTypeError, check_choice, check_int, check_real, shown)
-from .config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, Config
+from ._deprecation import renamed_argument
+from ._validate import MAX_STEPS, check_choice, check_int, check_real, shown
+from .config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, DEFAULT_RECORD, DEFAULT_SEEDS, Config
+from .errors import DivergenceError, WrongTypeError
 from .init import check_config, check_initial_weights, initial_weights, noise_keys, normalize_seeds
-from .store import Run
+from .stores.run import Run
 
 BACKENDS = ("cpu", "cuda")
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite weight."""
 
 
 def record_steps(steps: int, record) -> np.ndarray:
@@ -80,34 +78,39 @@ def _chunk_bounds(marks, chunk):
     return bounds
 
 
-def _history_buffers(n_records, S, n, snapshots, W):
+def _history_buffers(n_records, S, n, keep_weights, W):
     hist = {"loss": np.empty((n_records, S))}
     for key in ("l1", "l2", "l4"):
         hist[key] = np.empty((n_records, S, n))
     hist["active"] = np.empty((n_records, S, n), np.int64)
-    if snapshots:
+    if keep_weights:
         hist["W"] = np.empty((n_records,) + W.shape, W.dtype)
     return hist
 
 
-def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
-          snapshots: bool = False, active_tol: float = 1e-3, progress=True,
-          chunk_steps: int | None = None) -> Run:
+def train(config: Config, seeds=None, W0=None, backend: str = "cpu", record=DEFAULT_RECORD,
+          keep_weights: bool = False, active_tol: float = 1e-3, progress=True,
+          chunk_steps: int | None = None, *, snapshots: bool | None = None) -> Run:
     """Train ``len(seeds)`` independent models of ``config``.
 
     Parameters
     ----------
     config : Config
-    seeds : int or sequence of int
+    seeds : int or sequence of int, optional
         ``k`` → seeds ``0 … k−1``. Instance ``s`` takes its init and noise from ``SeedSequence(s)``.
+        Default: one seed per instance of a 3-D ``W0``, else
+        :data:`~incipoly.config.DEFAULT_SEEDS` (16).
     W0 : array, optional
         Start from these weights, ``(instances, n, m)`` or ``(n, m)`` for all instances; real,
         finite and within the range of ``config.dtype``.
     backend : {"cpu", "cuda"}
     record : int or sequence of int
         Number of log-spaced history points (0 and the last step always included), or the steps.
-    snapshots : bool
+        Default :data:`~incipoly.config.DEFAULT_RECORD` (32).
+    keep_weights : bool
         Also keep the full weights at every recorded step (``history["W"]``).
+    snapshots : bool, optional
+        Deprecated name of ``keep_weights`` (DeprecationWarning).
     active_tol : float
         ``history["active"]`` counts coordinates with ``|w| > active_tol`` (the paper's m′).
     progress : bool or progress bar
@@ -137,16 +140,19 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     check_config(config)
     check_choice("backend", backend, BACKENDS)
     active_tol = check_real("active_tol", active_tol)
-    _check_flag("snapshots", snapshots)
+    keep_weights = renamed_argument("train", "snapshots", "keep_weights", snapshots, keep_weights)
+    _check_flag("keep_weights", keep_weights)
     if not (isinstance(progress, (bool, np.bool_)) or callable(getattr(progress, "update", None))):
         raise WrongTypeError(f"progress must be True, False or a progress bar with update(n); "
                              f"got {shown(progress)}")
+    if seeds is None:
+        seeds = len(W0) if getattr(W0, "ndim", 0) == 3 else DEFAULT_SEEDS
     seeds = normalize_seeds(seeds)
     if chunk_steps is None:
         chunk_steps = max(1, config.steps // 100)
     chunk_steps = check_int("chunk_steps", chunk_steps, 1)
     n_records = _record_count_bound(config.steps, record)
-    check_memory(memory_estimate(config, len(seeds), n_records, snapshots, backend))
+    check_memory(memory_estimate(config, len(seeds), n_records, keep_weights, backend))
     marks = record_steps(config.steps, record)
     if W0 is None:
         W0 = initial_weights(config, seeds)
@@ -156,7 +162,7 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
     W = W0.copy()
     state = _state(backend, config, W, noise_keys(seeds), seeds)
     S, n, m = W.shape
-    hist = _history_buffers(len(marks), S, n, snapshots, W)
+    hist = _history_buffers(len(marks), S, n, keep_weights, W)
     rec = {int(t): r for r, t in enumerate(marks)}
 
     def take(t):
@@ -167,7 +173,7 @@ def train(config: Config, seeds=1, W0=None, backend: str = "cpu", record=64,
         state.row_stats(Wt, config.l1, active_tol, hist["loss"][r], hist["l1"][r],
                         hist["l2"][r], hist["l4"][r], hist["active"][r])
         _check_finite_loss(hist["loss"][r], seeds, t, config)
-        if snapshots:
+        if keep_weights:
             hist["W"][r] = Wt
 
     owned = isinstance(progress, (bool, np.bool_))
@@ -240,14 +246,15 @@ def _record_count_bound(steps, record) -> int:
     return 0
 
 
-def memory_estimate(config: Config, instances: int, records: int, snapshots: bool = False,
-                    backend: str = "cpu") -> dict:
+def memory_estimate(config: Config, instances: int, records: int, keep_weights: bool = False,
+                    backend: str = "cpu", *, snapshots: bool | None = None) -> dict:
     """Bytes a :func:`train` call needs, by part (host memory; excludes BLAS's own buffers).
 
     Parts: ``W0`` and its working copy ``W`` (plus, for the other model families, the untied
     decoder and its start, and the bias); AdamW moments (two more copies of every parameter,
     adamw only); ``history`` (loss and four per-feature statistics per record, plus the weights
-    per record with ``snapshots``); ``scratch`` for the threads that run at once: the paper's model
+    per record with ``keep_weights``; ``snapshots`` is its deprecated name); ``scratch`` for the
+    threads that run at once: the paper's model
     keeps each thread's Gram matrix, residual, gradient and noise vectors (``2n² + nm + m + 2n``
     entries); the other families a batch of ``B`` inputs, hidden vectors, residuals and noise,
     the decoder's transpose and three gradients (``2Bn + 2Bm + 4nm + n`` entries, ``B`` the batch).
@@ -257,6 +264,8 @@ def memory_estimate(config: Config, instances: int, records: int, snapshots: boo
     dict
         ``{"weights", "moments", "history", "scratch", "total"}`` in bytes (Python ints).
     """
+    keep_weights = renamed_argument("memory_estimate", "snapshots", "keep_weights", snapshots,
+                                    keep_weights)
     n, m = config.n_features, config.n_hidden
     item = np.dtype(config.dtype).itemsize
     per_model = n * m * item
@@ -266,7 +275,7 @@ def memory_estimate(config: Config, instances: int, records: int, snapshots: boo
     starts = per_model + (0 if config.is_default_model or config.tied else per_model)  # W0, Dec0
     parts = {"weights": instances * (params + starts) + n * m * 8,   # + one float64 draw
              "moments": 2 * instances * params if config.optimizer == "adamw" else 0,
-             "history": records * instances * (8 + 4 * 8 * n + (per_model if snapshots else 0))}
+             "history": records * instances * (8 + 4 * 8 * n + (per_model if keep_weights else 0))}
     threads = 1 if backend == "cuda" else min(instances, _thread_count())
     if config.is_default_model:
         parts["scratch"] = threads * (2 * n * n + n * m + m + 2 * n) * item
@@ -307,7 +316,7 @@ def check_memory(estimate: dict, available: int | None = None):
     parts = ", ".join(f"{k} {_gib(v)}" for k, v in estimate.items() if k != "total" and v)
     raise MemoryError(f"this run needs about {_gib(estimate['total'])} ({parts}) but the machine "
                       f"has {_gib(available)} available; use fewer seeds, a smaller model, fewer "
-                      f"record points or no snapshots")
+                      f"record points or keep_weights=False")
 
 
 def _gib(nbytes) -> str:

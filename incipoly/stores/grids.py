@@ -14,7 +14,6 @@ raises ValueError naming the file and the field.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import itertools
 import json
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
+from ..config import Config
+from .files import table_of_rows, write_csv
 
 #: Columns of the summary: per-seed fields of :meth:`incipoly.Run.summary` (mean ± SE each).
 SUMMARY_FIELDS = ("polysemantic", "init_same_sign_pairs", "init_mixed_neurons",
@@ -103,7 +103,7 @@ def read_grid(path) -> list:
 def summary_rows(st) -> list:
     """One row per config of the :class:`~incipoly.SweepStore` ``st``: every Config field,
     ``seeds`` (finished), and ``<field>_mean`` / ``<field>_se`` of :data:`SUMMARY_FIELDS`."""
-    from .metrics import mean_se
+    from ..metrics import mean_se
     rows = []
     for c, cfg in enumerate(st.configs):
         res = st.result(c)
@@ -133,18 +133,7 @@ def format_summary(rows) -> str:
 
 def write_summary_csv(rows, path) -> Path:
     """Write the rows of :func:`summary_rows` to ``path`` atomically (floats to 10 digits)."""
-    from .store import atomic_write
-    path = Path(path)
-    columns = list(rows[0])
-
-    def write(f):
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for r in rows:
-            writer.writerow([f"{r[k]:.10g}" if isinstance(r[k], float) else r[k] for k in columns])
-
-    atomic_write(path, write, text=True)
-    return path
+    return write_csv(path, table_of_rows(rows))
 
 
 __all__ = ["read_grid", "expand_grid", "summary_rows", "format_summary", "write_summary_csv"]
