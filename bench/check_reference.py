@@ -12,14 +12,13 @@ import argparse
 import sys
 
 import numpy as np
+from common import markdown_table
 from numba import njit
+from reference import numpy_loop, torch_loop
 
 import incipoly as ip
 from incipoly.init import noise_keys
 from incipoly.kernels.noise import NOISE_CODES, noise_value
-
-from common import markdown_table
-from reference import numpy_loop, torch_loop
 
 #: (label, n, m, seeds, steps, Config overrides). n·m ≥ 4096 takes incipoly's BLAS code path.
 CASES = [

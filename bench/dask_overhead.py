@@ -30,10 +30,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import fmt_spread, fmt_time, machine_block, markdown_table, time_alternating
 
 import incipoly as ip
-
-from common import fmt_spread, fmt_time, machine_block, markdown_table, time_alternating
 
 PAPER_WIDTHS = tuple(range(256, 4097, 256))
 PAPER_STEPS, PAPER_SEEDS, CHUNK_SEEDS = 7500, 16, 4
@@ -131,7 +130,8 @@ def main(argv=None):
             ["ratio cluster / serial (median of per-repetition ratios)",
              f"{np.median(times['dask'] / times['serial']):.2f}×", ""],
             ["cluster start-up (once, excluded above)", fmt_time(startup), ""],
-            ["worker time not training, per chunk (scheduling, store I/O, imbalance)", fmt_time(float(np.median(overhead))),
+            ["worker time not training, per chunk (scheduling, store I/O, imbalance)",
+             fmt_time(float(np.median(overhead))),
              f"{fmt_time(float(overhead.min()))} – {fmt_time(float(overhead.max()))}"]]
     print(markdown_table(["sweep of the same chunks", "median", "min – max"], rows))
     print()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
 from common import add_common_args, fmt_spread, markdown_table, report, time_alternating
 
 

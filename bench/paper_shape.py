@@ -14,13 +14,20 @@ import argparse
 import time
 
 import numpy as np
+from common import (
+    WARMUP_NOTE,
+    add_common_args,
+    fmt_time,
+    incipoly_call,
+    per_step_table,
+    reference_calls,
+    report,
+    time_alternating,
+)
+from reference import TORCH_THREADS
 
 import incipoly as ip
 from incipoly.init import initial_weights
-
-from common import (WARMUP_NOTE, add_common_args, fmt_time, incipoly_call, per_step_table,
-                    reference_calls, report, time_alternating)
-from reference import TORCH_THREADS
 
 
 def residual_density(W) -> float:

@@ -15,16 +15,15 @@ import argparse
 
 import numba
 import numpy as np
+from common import WARMUP_NOTE, add_common_args, fmt_spread, markdown_table, report, time_alternating
 from numba import njit
+from scaling import gemm_gflops
 
 import incipoly as ip
 from incipoly.config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
 from incipoly.init import initial_weights, noise_keys
 from incipoly.kernels import cpu
-from incipoly.train import _single_threaded_blas
-
-from common import WARMUP_NOTE, add_common_args, fmt_spread, markdown_table, report, time_alternating
-from scaling import gemm_gflops
+from incipoly.training import _single_threaded_blas
 
 PHASES = ("gram (syrk)", "residual", "product (gemm)", "update (adamw)")
 

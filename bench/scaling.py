@@ -15,13 +15,19 @@ import argparse
 
 import numba
 import numpy as np
+from common import (
+    WARMUP_NOTE,
+    add_common_args,
+    fmt_spread,
+    incipoly_call,
+    markdown_table,
+    report,
+    time_alternating,
+)
 from threadpoolctl import threadpool_limits
 
 import incipoly as ip
 from incipoly.init import initial_weights
-
-from common import (WARMUP_NOTE, add_common_args, fmt_spread, incipoly_call, markdown_table,
-                    report, time_alternating)
 
 BASE = {"n": 64, "m": 256, "seeds": 16}
 SWEEPS = {"n": [32, 64, 128, 256], "m": [64, 128, 256, 512, 1024], "seeds": [4, 8, 16, 32, 64]}
@@ -103,7 +109,7 @@ def main(argv=None):
     notes = [
         f"float32, AdamW lr 1e-3, l1 1e-3, from init; {args.steps} steps per timed call, "
         f"{args.repeats} repetitions; the points of each sweep alternate. {WARMUP_NOTE}",
-        "GEMM peak (np.matmul float32, {0}², BLAS threads = numba threads): {1}. incipoly calls "
+        "GEMM peak (np.matmul float32, {}², BLAS threads = numba threads): {}. incipoly calls "
         "gemm single-threaded inside its numba-parallel loop over seeds, so this peak is its "
         "ceiling; its true flop count is higher than 2·n²·m (about 3·n²·m dense: half a "
         "symmetric Gram product plus (D + Dᵀ)W, and the optimiser's elementwise work), so the "

@@ -18,8 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine_block, markdown_table, spread, time_alternating  # noqa: E402
 from scaling import gemm_gflops  # noqa: E402

@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import numpy as np
-
 from common import add_common_args, fmt_spread, markdown_table, report, time_alternating
 
 CHILD = """

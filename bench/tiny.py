@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import argparse
 
+from common import (
+    WARMUP_NOTE,
+    add_common_args,
+    incipoly_call,
+    per_step_table,
+    reference_calls,
+    report,
+    time_alternating,
+)
+from reference import TORCH_THREADS
+
 import incipoly as ip
 from incipoly.init import initial_weights
-
-from common import (WARMUP_NOTE, add_common_args, incipoly_call, per_step_table,
-                    reference_calls, report, time_alternating)
-from reference import TORCH_THREADS
 
 RUN_STEPS = 100_000
 

@@ -59,7 +59,8 @@ def expected_polysemantic(n=n, m=m, c=c):
 def polysemantic_variance(n=n, m=m, c=c):
     """``Var X = E[ab(m−a)(m−b)]/(m²(m−1)) + (E[a²b²] − E[ab]²)/m²`` (total variance)."""
     within = multinomial_expectation(a * b * (m - a) * (m - b), n, c) / (m ** 2 * (m - 1))
-    between = (multinomial_expectation(a ** 2 * b ** 2, n, c) - multinomial_expectation(a * b, n, c) ** 2) / m ** 2
+    between = (multinomial_expectation(a ** 2 * b ** 2, n, c)
+               - multinomial_expectation(a * b, n, c) ** 2) / m ** 2
     return sp.simplify(within + between)
 
 
@@ -77,7 +78,8 @@ def brute_force(n_value, m_value, c_value):
         p_ab = (sp.factorial(n_value) / (sp.factorial(a_val) * sp.factorial(b_val) * sp.factorial(rest))
                 * (c_value / 2) ** (a_val + b_val) * (1 - c_value) ** rest)
         for x in range(min(a_val, b_val) + 1):
-            p_x = sp.binomial(a_val, x) * sp.binomial(m_value - a_val, b_val - x) / sp.binomial(m_value, b_val)
+            p_x = (sp.binomial(a_val, x) * sp.binomial(m_value - a_val, b_val - x)
+                   / sp.binomial(m_value, b_val))
             mean += p_ab * p_x * x
             second += p_ab * p_x * x ** 2
     return sp.nsimplify(mean), sp.nsimplify(second - mean ** 2)

@@ -13,7 +13,7 @@ density ``φ_s(z)[1 + (κ_Z/24)He₄(z/s)]`` and Stein's identity ``E[h(Z)He₄(
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -69,13 +69,13 @@ def _expect(weight):
     return active + inactive
 
 
-@lru_cache(maxsize=None)
+@cache
 def gaussian_loss_term():
     """``E(ReLU(g + Z) − δ)²`` for ``Z ~ N(0, s²)`` in the symbols ``c = g/s``, ``s``, ``δ``."""
     return _expect(sp.Integer(1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def kurtosis_coefficient():
     """``(1/24) E[(ReLU(g + Z) − δ)² He₄(Z/s)]``; times ``κ_Z`` it is the loss's kurtosis term."""
     return _expect(_u ** 4 - 6 * _u ** 2 + 3) / 24

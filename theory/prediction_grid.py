@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from incipoly import compare  # noqa: E402
-from incipoly.store import Run  # noqa: E402
+from incipoly.stores.run import Run  # noqa: E402
 from theory.simulation_table import cell_path, run_cell  # noqa: E402
 
 N_VALUES = (32, 64, 128)
@@ -117,7 +117,7 @@ def main(argv=None):
     start = time.perf_counter()
     for j, cell in enumerate(todo):
         run_cell(cell, args.seeds, args.cache,
-                 log=lambda s: print(f"[{j + 1}/{len(todo)} {time.perf_counter() - start:6.0f} s]{s}",
+                 log=lambda s, j=j: print(f"[{j + 1}/{len(todo)} {time.perf_counter() - start:6.0f} s]{s}",
                                      flush=True))
 
 

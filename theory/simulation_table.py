@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from incipoly import analytic, compare, metrics  # noqa: E402
-from incipoly.store import Run  # noqa: E402
-from incipoly.train import train  # noqa: E402
+from incipoly.stores.run import Run  # noqa: E402
+from incipoly.training import train  # noqa: E402
 
 #: Steps at which full weight snapshots are kept (the early ones resolve AdamW's first moves).
 CHECKPOINTS = {
