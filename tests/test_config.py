@@ -38,9 +38,15 @@ def test_unknown_json_field_rejected():
         ip.Config.from_dict({"n_features": 3, "colour": "red"})
 
 
-@pytest.mark.parametrize("optimizer,wd", [("adamw", 0.01), ("sgd", 0.0), ("gd-prox", 0.0)])
-def test_weight_decay_defaults_follow_torch(optimizer, wd):
+@pytest.mark.parametrize("optimizer,torch_name", [("adamw", "AdamW"), ("sgd", "SGD"),
+                                                  ("gd-prox", "SGD")])
+def test_weight_decay_defaults_follow_torch(optimizer, torch_name):
+    """``weight_decay=None`` resolves to the default of torch's own optimizer (gd-prox: SGD's)."""
+    torch = pytest.importorskip("torch", reason="torch is the [bench] extra, which CI installs")
+    import inspect
+    wd = inspect.signature(getattr(torch.optim, torch_name)).parameters["weight_decay"].default
     assert ip.Config(optimizer=optimizer).weight_decay == wd
+    assert ip.Config(optimizer=optimizer, weight_decay=None).weight_decay == wd
     assert ip.Config(optimizer=optimizer, weight_decay=0.3).weight_decay == 0.3
 
 

@@ -1,9 +1,16 @@
 """Same seeds → same bits: across calls, thread counts, chunkings and company."""
-import numba
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import incipoly as ip
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CONFIGS = [
     ip.Config(n_features=6, n_hidden=10, steps=150, optimizer="adamw", noise="gaussian", noise_std=0.1),
@@ -20,17 +27,31 @@ def test_repeat_calls_are_identical(cfg):
     assert a.W.tobytes() == b.W.tobytes() and a.W0.tobytes() == b.W0.tobytes()
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: c.optimizer)
-def test_thread_count_does_not_change_bits(cfg):
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = ip.train(cfg, seeds=5, progress=False).W
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = ip.train(cfg, seeds=5, progress=False).W
-    finally:
-        numba.set_num_threads(before)
-    assert one.tobytes() == two.tobytes()
+THREADS_SCRIPT = """
+import hashlib, json, sys, numba, incipoly as ip
+from test_determinism import CONFIGS
+digests = [hashlib.sha256(ip.train(c, seeds=7, progress=False).W.tobytes()).hexdigest()
+           for c in CONFIGS]
+print(json.dumps({"threads": numba.get_num_threads(), "digests": digests}))
+"""
+
+
+def _train_with_threads(threads):
+    """Train CONFIGS (7 seeds each) in a fresh process whose numba pool has ``threads`` threads."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=900, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_thread_count_does_not_change_bits():
+    """One thread against three (fresh processes, so the pool size is real even on one core):
+    the seeds are split over the threads differently, the weights are the same bits."""
+    one, three = _train_with_threads(1), _train_with_threads(3)
+    assert (one["threads"], three["threads"]) == (1, 3)
+    assert one["digests"] == three["digests"]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: c.optimizer)

@@ -11,7 +11,7 @@ import pytest
 import incipoly as ip
 from incipoly import experiments, plot
 from incipoly.cli import main
-from incipoly.train import record_steps
+from incipoly.training import record_steps
 
 NAMES = ("sparsity", "noise", "collisions", "correlations", "curves", "superposition",
          "cooccurrence")
@@ -132,27 +132,70 @@ def test_noise_orders_laws_by_kurtosis(small):
     assert np.all(column(path, "min") <= mean) and np.all(mean <= column(path, "max"))
 
 
-def test_collision_and_curve_tables_hold_the_theory(small):
-    for name in ("collisions/polysemantic.csv", "curves/bands.csv"):
-        path = small[0] / name
-        n, m = column(path, "n", int), column(path, "m", int)
-        np.testing.assert_allclose(column(path, "birthday"),
-                                   ip.analytic.expected_polysemantic(n, m), rtol=1e-9)
-        np.testing.assert_allclose(column(path, "n2_over_4m"), n * n / (4.0 * m), rtol=1e-9)
-    bands = small[0] / "curves" / "bands.csv"
-    p10, p50, p90 = (column(bands, c) for c in ("p10", "p50", "p90"))
-    assert np.all(p10 <= p50) and np.all(p50 <= p90)
+def _stored_counts(directory):
+    """Per-config polysemantic counts, read back from an experiment's sweep store: {(l1, m): counts}."""
+    st = ip.open_sweep(directory / "store")
+    return {(c.l1, c.n_hidden): st.result(i)["polysemantic"] for i, c in enumerate(st.configs)}
 
 
-def test_correlation_tables_count_every_entry_and_feature(small):
+def _birthday(n, m):
+    """E[# neurons holding features of both signs] when n features land uniformly on m neurons
+    with a random sign: m (1 − 2 (1 − 1/2m)ⁿ + (1 − 1/m)ⁿ) (inclusion–exclusion)."""
+    return m * (1 - 2 * (1 - 1 / (2 * m)) ** n + (1 - 1 / m) ** n)
+
+
+def test_collision_table_is_the_stored_runs_and_the_birthday_law(small):
+    """Each row holds its own m's stored counts (mean, SE) and that m's birthday law."""
+    directory = small[0] / "collisions"
+    path, counts = directory / "polysemantic.csv", _stored_counts(directory)
+    n, m = column(path, "n", int), column(path, "m", int)
+    l1 = PARAMS["collisions"]["small"]["l1"][0]
+    assert sorted(m) == sorted(k[1] for k in counts)
+    for j, mj in enumerate(m):
+        c = counts[(l1, mj)]
+        assert column(path, "seeds", int)[j] == c.size
+        assert column(path, "sim_mean")[j] == pytest.approx(c.mean(), rel=1e-9)
+        assert column(path, "sim_se")[j] == pytest.approx(c.std(ddof=1) / np.sqrt(c.size), rel=1e-9)
+    np.testing.assert_allclose(column(path, "birthday"), _birthday(n, m), rtol=1e-9)
+    np.testing.assert_allclose(column(path, "n2_over_4m"), n * n / (4.0 * m), rtol=1e-9)
+
+
+def test_curve_bands_are_the_stored_runs_percentiles(small):
+    directory = small[0] / "curves"
+    path, counts = directory / "bands.csv", _stored_counts(directory)
+    l1, m = column(path, "l1"), column(path, "m", int)
+    assert len(l1) == len(counts)
+    for j, key in enumerate(zip(l1, m, strict=True)):
+        c = counts[key]
+        for col, q in (("p10", 10), ("p50", 50), ("p90", 90)):
+            assert column(path, col)[j] == pytest.approx(np.percentile(c, q), rel=1e-9), (key, col)
+        assert column(path, "mean")[j] == pytest.approx(c.mean(), rel=1e-9)
+    np.testing.assert_allclose(column(path, "birthday"), _birthday(column(path, "n", int), m),
+                               rtol=1e-9)
+
+
+def test_correlation_tables_are_the_stored_weights(small):
+    """Heatmap counts and winner ranks recomputed from the stored W0, W with plain NumPy."""
     p = PARAMS["correlations"]["small"]
     n, m, seeds = p["n_features"], p["n_hidden"], p["seeds"]
+    res = ip.open_sweep(small[0] / "correlations" / "store").result(0)
+    W0, W = res["W0"].astype(np.float64), res["W"].astype(np.float64)
+    assert W.shape == (seeds, n, m)
     heat = small[0] / "correlations" / "heatmap.csv"
-    assert column(heat, "count", int).sum() == n * m * seeds
+    x0, x1, y0, y1 = (column(heat, c) for c in ("w0_lo", "w0_hi", "w_lo", "w_hi"))
+    xs, ys = np.sqrt(m) * W0.ravel(), W.ravel()
+    own = [int(np.sum((xs >= a) & (xs < b) & (ys >= c) & (ys < d)))
+           for a, b, c, d in zip(x0, x1, y0, y1, strict=True)]
+    np.testing.assert_array_equal(column(heat, "count", int), own)
+    assert sum(own) == n * m * seeds                 # the bins cover every entry
+    final = np.abs(W).argmax(axis=2)                 # (seeds, n)
+    at_final = np.take_along_axis(np.abs(W0), final[..., None], axis=2)
+    rank = (np.abs(W0) > at_final).sum(axis=2).ravel()
     ranks = small[0] / "correlations" / "winner_rank.csv"
-    np.testing.assert_array_equal(column(ranks, "rank", int), np.arange(len(read_csv(ranks)[1])))
-    assert column(ranks, "count", int).sum() == n * seeds
-    assert column(ranks, "fraction").sum() == pytest.approx(1.0)
+    expected = np.bincount(rank)
+    np.testing.assert_array_equal(column(ranks, "rank", int), np.arange(expected.size))
+    np.testing.assert_array_equal(column(ranks, "count", int), expected)
+    np.testing.assert_allclose(column(ranks, "fraction"), expected / rank.size, rtol=1e-9)
 
 
 def test_superposition_grows_with_sparsity_and_turns_necessary(small):
@@ -193,7 +236,7 @@ def test_resume_on_finished_stores_trains_nothing_and_rewrites_the_same_csvs(sma
         raise AssertionError("resume retrained a finished chunk")
 
     # the module, not the function `ip.sweep` that shadows its name in the package
-    monkeypatch.setattr(importlib.import_module("incipoly.sweep"), "train", no_training)
+    monkeypatch.setattr(importlib.import_module("incipoly.stores.chunks"), "train", no_training)
     rc, stdout, stderr = run_cli(["reproduce", "all", "--scale", "small", "--out", str(out),
                                   "--resume", "--no-progress"])
     assert rc == 0, stderr
