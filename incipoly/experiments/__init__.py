@@ -22,7 +22,6 @@ EXPERIMENTS = {"sparsity": sparsity, "noise": noise, "collisions": collisions,
                "cooccurrence": cooccurrence}
 
 
-
 def reproduce(name, out, scale="small", resume=False, progress=True, widths=None, plot=None,
               client=None):
     """Run experiment ``name`` into ``out/name``: ``store/``, one CSV per table and ``name.png``.
