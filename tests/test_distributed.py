@@ -172,7 +172,8 @@ def test_dask_without_dask_installed_says_how_to_install(tmp_path, capsys, monke
                for a in command]
     for name in ("distributed", "incipoly.stores.cluster"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.delattr(ip, "distributed", raising=False)
+    import incipoly.stores
+    monkeypatch.delattr(incipoly.stores, "cluster", raising=False)
     monkeypatch.setitem(sys.modules, "distributed", None)          # `import distributed` fails
     rc, out, err = run_cli(command + ["--dask", "local:1", "--out", str(tmp_path / "o")]
                            if command[0] != "sweep" else command + ["--dask", "local:1"], capsys)
@@ -198,9 +199,9 @@ def test_reproduce_hands_the_client_to_its_sweep(tmp_path, monkeypatch, name):
         seen.update(kwargs)
         raise RuntimeError("stop before training")
 
-    from incipoly import experiments_sparse
-    monkeypatch.setattr(experiments, "sweep", fake_sweep)
-    monkeypatch.setattr(experiments_sparse, "sweep", fake_sweep)
+    from incipoly.experiments import one_hot, sparse
+    monkeypatch.setattr(one_hot, "sweep", fake_sweep)
+    monkeypatch.setattr(sparse, "sweep", fake_sweep)
     sentinel = object()
     with pytest.raises(RuntimeError, match="stop before training"):
         experiments.reproduce(name, tmp_path, client=sentinel)

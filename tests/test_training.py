@@ -123,7 +123,7 @@ def test_divergence_names_seed_and_step():
 
 def test_history_shapes_and_values():
     cfg = ip.Config(n_features=5, n_hidden=9, steps=120, dtype="float64")
-    run = ip.train(cfg, seeds=3, record=10, snapshots=True, progress=False)
+    run = ip.train(cfg, seeds=3, record=10, keep_weights=True, progress=False)
     h = run.history
     R = len(h["step"])
     assert h["step"][0] == 0 and h["step"][-1] == 120 and np.all(np.diff(h["step"]) > 0)
