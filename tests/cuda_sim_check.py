@@ -69,7 +69,7 @@ def run_case(case, out):
     from incipoly.kernels import cuda as kc
     cfg = config(case)
     kc.SMALL_THREADS, kc.TILE = SMALL_THREADS, TILE
-    kc.SMALL_MAX_BYTES = 1 << 30 if case["path"] == "small" else 0
+    kc.SMALL_MAX_BYTES = kc.SHARED_LIMIT if case["path"] == "small" else 0
     W0 = initial_weights(cfg, case["seeds"])
     state = kc.CudaState(cfg, W0, noise_keys(case["seeds"]))
     out[case["name"] + "/path"] = np.array(state.path)
@@ -93,9 +93,28 @@ def quiet_simulated_warnings():
     simulated threads run.
     """
     warnings.simplefilter("ignore", RuntimeWarning)
-    from incipoly.kernels import cuda, noise, sparse_cpu, sparse_cuda
-    for module in (cuda, noise, sparse_cpu, sparse_cuda):
+    from incipoly.kernels import (cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu,
+                                  sparse_cuda)
+    for module in (cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu, sparse_cuda):
         vars(module).setdefault("__warningregistry__", {})
+
+
+def record_signatures():
+    """Record the signature of every kernel launch from now on (the set they go in)."""
+    from incipoly.kernels import cuda_launch
+    return cuda_launch.record_signatures()
+
+
+def launched_array(launched):
+    """The recorded launches as strings ``kernel(arg types)``, sorted, for an npz."""
+    return np.array(sorted(f"{name}({', '.join(types)})" for name, types in launched))
+
+
+def expected_signatures(kernels):
+    """``kernel(arg types)`` strings that ``incipoly.kernels.cuda_check`` compiles, per dtype."""
+    from incipoly.kernels.cuda_check import DTYPES, signatures
+    return {f"{name}({', '.join(str(t) for t in sigs[name])})"
+            for sigs in map(signatures, DTYPES) for name in kernels}
 
 
 def main(argv):
@@ -110,8 +129,10 @@ def main(argv):
     import incipoly as ip
     quiet_simulated_warnings()
     out = {"available_backends": np.array(ip.available_backends())}
+    launched = record_signatures()
     for case in cases()[part::nparts]:
         run_case(case, out)
+    out["signatures"] = launched_array(launched)
     np.savez(path, **out)
 
 

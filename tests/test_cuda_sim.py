@@ -39,9 +39,12 @@ def sim(tmp_path_factory):
     for p, log in zip(procs, logs):
         assert p.returncode == 0, log[-4000:]
     merged = {}
+    launched = set()
     for out in outs:
         with np.load(out) as data:
             merged.update({key: data[key] for key in data.files})
+            launched.update(data["signatures"].tolist())
+    merged["signatures"] = np.array(sorted(launched))
     return merged
 
 
@@ -105,7 +108,7 @@ def test_clear_error_without_gpu(monkeypatch):
 def test_clear_error_without_numba_cuda(monkeypatch):
     import numba
 
-    from incipoly.kernels import cuda as kc
+    from incipoly.kernels import cuda_device as kc
     monkeypatch.setattr(kc, "cuda", None)
     cfg = ip.Config(n_features=3, n_hidden=4, steps=5)
     with pytest.raises(ImportError, match=r'needs numba-cuda.*pip install "incipoly\[cuda\]"'):
@@ -114,3 +117,11 @@ def test_clear_error_without_numba_cuda(monkeypatch):
     monkeypatch.delattr(numba, "cuda")
     monkeypatch.setitem(sys.modules, "numba.cuda", None)
     assert ip.available_backends() == ["cpu"]
+
+
+def test_compile_check_compiles_exactly_what_is_launched(sim):
+    """Every launch's argument types, over all cases, are the signatures that
+    ``incipoly.kernels.cuda_check`` compiles for these kernels (both dtypes), and nothing else."""
+    import cuda_sim_check
+    launched = set(sim["signatures"].tolist())
+    assert launched == cuda_sim_check.expected_signatures(("small", "noise", "gram", "residual", "step"))

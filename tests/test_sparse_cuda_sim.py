@@ -47,7 +47,7 @@ def test_cuda_matches_cpu(name, fields, sim):
 def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
     from numba import cuda
 
-    from incipoly.kernels import cuda as kc
+    from incipoly.kernels import cuda_device as kc
     cfg = check.config(CASES[0][1])
     monkeypatch.setattr(cuda, "is_available", lambda: False)
     with pytest.raises(RuntimeError, match=r'no usable NVIDIA GPU.*pip install "incipoly\[cuda\]"'):
@@ -55,3 +55,11 @@ def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
     monkeypatch.setattr(kc, "cuda", None)
     with pytest.raises(ImportError, match=r'needs numba-cuda.*pip install "incipoly\[cuda\]"'):
         ip.train(cfg, seeds=1, backend="cuda", progress=False)
+
+
+def test_compile_check_compiles_exactly_what_is_launched(sim):
+    """Every launch's argument types, over all cases, are the signatures that
+    ``incipoly.kernels.cuda_check`` compiles for these kernels (both dtypes), and nothing else."""
+    import cuda_sim_check
+    launched = set(sim["signatures"].tolist())
+    assert launched == cuda_sim_check.expected_signatures(("sparse_batch", "sparse_update"))
