@@ -52,12 +52,13 @@ def config(case):
     lr, l1 = LR_L1[case["optimizer"]]
     return ip.Config(n_features=case["n"], n_hidden=case["m"], steps=STEPS,
                      optimizer=case["optimizer"], lr=lr, l1=l1, weight_decay=0.05,
-                     noise=case["noise"], noise_std=0.1 if case["noise"] != "none" else 0.0, dtype=case["dtype"])
+                     noise=case["noise"], noise_std=0.1 if case["noise"] != "none" else 0.0,
+                     dtype=case["dtype"])
 
 
 def advance_in_chunks(state, bounds):
     """``bad_step`` after advancing ``state`` over ``bounds`` (stopping, like train, at divergence)."""
-    for t0, t1 in zip(bounds[:-1], bounds[1:]):
+    for t0, t1 in zip(bounds[:-1], bounds[1:], strict=True):
         if state.advance(t0, t1 - t0).size == len(state.bad_step):
             break
     return state.bad_step.copy()
@@ -93,8 +94,7 @@ def quiet_simulated_warnings():
     simulated threads run.
     """
     warnings.simplefilter("ignore", RuntimeWarning)
-    from incipoly.kernels import (cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu,
-                                  sparse_cuda)
+    from incipoly.kernels import cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu, sparse_cuda
     for module in (cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu, sparse_cuda):
         vars(module).setdefault("__warningregistry__", {})
 

@@ -12,7 +12,6 @@ batch is odd). It also records the signature of every launch.
 import sys
 
 import numpy as np
-
 from cuda_sim_check import launched_array, quiet_simulated_warnings, record_signatures
 
 STEPS, CHUNK_STEPS, THREADS, ROWS, SEEDS = 10, 4, 5, 2, [3, 8]

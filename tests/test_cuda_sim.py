@@ -9,15 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cuda_sim_check as check
+import naive
 import numpy as np
 import pytest
 
 import incipoly as ip
 from incipoly.init import initial_weights, noise_keys
 from incipoly.train import _CpuState
-
-import cuda_sim_check as check
-import naive
 
 CHECK = Path(__file__).with_name("cuda_sim_check.py")
 NPARTS = 2
@@ -36,7 +35,7 @@ def sim(tmp_path_factory):
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for k, out in enumerate(outs)]
     logs = [p.communicate(timeout=900)[0] for p in procs]
-    for p, log in zip(procs, logs):
+    for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log[-4000:]
     merged = {}
     launched = set()

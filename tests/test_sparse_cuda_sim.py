@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sparse_cuda_sim_check as check
 
 import incipoly as ip
-
-import sparse_cuda_sim_check as check
 
 CHECK = Path(__file__).with_name("sparse_cuda_sim_check.py")
 CASES = check.cases()

@@ -36,14 +36,14 @@ partials, then W, D, ∇, ξ, z):
 Kernels live in :mod:`~incipoly.kernels.cuda_small` and :mod:`~incipoly.kernels.cuda_tiled`,
 device functions in :mod:`~incipoly.kernels.cuda_device`; block sizes are checked against the
 compiled kernels' registers and shared memory before anything runs
-(:mod:`~incipoly.kernels.cuda_launch`). Both paths use only dynamic shared memory (also the one kind that numba-cuda's simulator
-allocates without a race between its threads).
+(:mod:`~incipoly.kernels.cuda_launch`). Both paths use only dynamic shared memory (also the one
+kind that numba-cuda's simulator allocates without a race between its threads).
 
 Memory: all arrays stay on the device for the whole run, C-contiguous, instance-major:
 ``W`` (S, n, m) (×2 on the tiled path), AdamW moments (S, n, m) (a (S, 1, 1) placeholder for
 other optimisers), ``keys`` (S,), ``bad_step`` (S,); tiled scratch ``G/D`` (S, n, n), ``z`` (S, n),
-``c`` partials (S, ⌈n/tile⌉, n), ``ξ`` (S, m), loss partials (S, ⌈n/tile⌉·⌈n/tile²⌉) float64. Only ``bad_step`` comes back per
-chunk; :meth:`CudaState.weights` copies W on demand.
+``c`` partials (S, ⌈n/tile⌉, n), ``ξ`` (S, m), loss partials (S, ⌈n/tile⌉·⌈n/tile²⌉) float64.
+Only ``bad_step`` comes back per chunk; :meth:`CudaState.weights` copies W on demand.
 
 Noise parity: kernels call the same ``register_jitable`` :func:`~incipoly.kernels.noise.noise_value`
 with the same counters (instance key, 0-based step, hidden unit), computed in float64 and then

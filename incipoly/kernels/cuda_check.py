@@ -172,7 +172,7 @@ def run_all(ccs):
                               env=dict(os.environ, NUMBA_ENABLE_CUDASIM="0"))
              for cc in ccs]
     rows = []
-    for cc, proc in zip(ccs, procs):
+    for cc, proc in zip(ccs, procs, strict=True):
         out, err = proc.communicate()
         if proc.returncode != 0:
             raise RuntimeError(f"compiling for sm_{cc} failed:\n{err[-4000:]}")

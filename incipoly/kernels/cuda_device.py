@@ -66,7 +66,7 @@ def kernel(threads):
     return cuda.jit(launch_bounds=threads)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _device_functions(dtype):
     """Residual and optimiser update as device functions for ``dtype`` (typed constants keep
     float32 arithmetic in float32)."""
@@ -115,7 +115,7 @@ def _device_functions(dtype):
     return residual, update
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _block_loss_is_finite():
     """Device function ``finite = f(part, loss, tid, threads, bad_step, s, t)`` for one-block-per-
     instance kernels: sums every thread's float64 ``loss`` into ``part[0]`` (thread 0, in thread

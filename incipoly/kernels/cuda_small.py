@@ -22,7 +22,7 @@ def small_shared_bytes(n, m, dtype, threads):
     return 8 * threads + (2 * n * m + n * n + m + n) * np.dtype(dtype).itemsize
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _small_kernel(dtype, threads):
     """One block per instance, ``nsteps`` steps per launch, everything in shared memory."""
     zero = dtype.type(0)
@@ -60,8 +60,8 @@ def _small_kernel(dtype, threads):
                 cuda.syncthreads()
                 for j in range(tid, n, threads):
                     acc = w[j * m] * xi[0]
-                    for l in range(1, m):
-                        acc += w[j * m + l] * xi[l]
+                    for u in range(1, m):
+                        acc += w[j * m + u] * xi[u]
                     z[j] = acc
                 cuda.syncthreads()
             loss = 0.0
@@ -70,8 +70,8 @@ def _small_kernel(dtype, threads):
                 j = e - i * n
                 if i <= j:
                     g = w[i * m] * w[j * m]
-                    for l in range(1, m):
-                        g += w[i * m + l] * w[j * m + l]
+                    for u in range(1, m):
+                        g += w[i * m + u] * w[j * m + u]
                     d, r2 = residual(g + z[j] if noisy else g, i == j)
                     D[e] = d
                     loss += r2
@@ -84,22 +84,22 @@ def _small_kernel(dtype, threads):
                 break
             for e in range(tid, nm, threads):
                 k = e // m
-                l = e - k * m
+                u = e - k * m
                 acc = zero
                 ck = zero
                 for j in range(n):
                     djk = D[j * n + k]
-                    acc += (D[k * n + j] + djk) * w[j * m + l]
+                    acc += (D[k * n + j] + djk) * w[j * m + u]
                     ck += djk
-                grad[e] = acc + ck * xi[l] if noisy else acc
+                grad[e] = acc + ck * xi[u] if noisy else acc
             cuda.syncthreads()
             q = t - t0
             for e in range(tid, nm, threads):
                 if opt == 0:
                     k = e // m
-                    l = e - k * m
-                    w[e], M1[s, k, l], V[s, k, l] = update(
-                        opt, w[e], M1[s, k, l], V[s, k, l], grad[e], hp, sched[q, 0], sched[q, 1])
+                    u = e - k * m
+                    w[e], M1[s, k, u], V[s, k, u] = update(
+                        opt, w[e], M1[s, k, u], V[s, k, u], grad[e], hp, sched[q, 0], sched[q, 1])
                 else:
                     w[e], _, _ = update(opt, w[e], zero, zero, grad[e], hp, zero, zero)
             cuda.syncthreads()

@@ -18,7 +18,7 @@ from .cuda_device import _device_functions, cuda, kernel
 from .noise import noise_value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tiled_kernels(dtype, tile):
     """``(noise, gram, residual, step)`` kernels of the tiled path for ``dtype`` and ``tile``."""
     zero = dtype.type(0)
@@ -29,12 +29,12 @@ def _tiled_kernels(dtype, tile):
 
     @kernel(threads)
     def noise_kernel(xi, keys, t, noise, sigma, bad_step):
-        """``ξ[s, l]`` for step ``t``; grid (⌈m/tile²⌉, S), tile² threads."""
+        """``ξ[s, u]`` for step ``t``; grid (⌈m/tile²⌉, S), tile² threads."""
         s = cuda.blockIdx.y
-        l = cuda.blockIdx.x * threads + cuda.threadIdx.x
+        u = cuda.blockIdx.x * threads + cuda.threadIdx.x
         m = xi.shape[1]
-        if l < m and bad_step[s] < 0:
-            xi[s, l] = noise_value(noise, sigma, keys[s], t, l, m)
+        if u < m and bad_step[s] < 0:
+            xi[s, u] = noise_value(noise, sigma, keys[s], t, u, m)
 
     @kernel(threads)
     def gram_kernel(W, xi, G, z, noisy, bad_step):
@@ -61,11 +61,11 @@ def _tiled_kernels(dtype, tile):
         acc = zero
         zacc = zero
         for l0 in range(0, m, tile):
-            l = l0 + tx
-            A[ty * pad + tx] = W[s, row_a, l] if row_a < n and l < m else zero
-            B[ty * pad + tx] = W[s, row_b, l] if row_b < n and l < m else zero
+            u = l0 + tx
+            A[ty * pad + tx] = W[s, row_a, u] if row_a < n and u < m else zero
+            B[ty * pad + tx] = W[s, row_b, u] if row_b < n and u < m else zero
             if with_z:
-                X[tx] = xi[s, l] if l < m else zero
+                X[tx] = xi[s, u] if u < m else zero
             cuda.syncthreads()
             for q in range(tile):
                 acc += A[ty * pad + q] * B[tx * pad + q]
@@ -116,14 +116,15 @@ def _tiled_kernels(dtype, tile):
     @kernel(threads)
     def step_kernel(W, W_out, M1, V, D, cp, xi, lossp, hp, sched, q, t, t_last, opt, noisy,
                     bad_step):
-        """``∇ = (D + Dᵀ) W + c ξᵀ`` (``c`` summed from ``cp``) by (tile, tile) tiles and the update ``W → W_out``; flags
-        step ``t`` when its loss is non-finite (then copies W). Grid (⌈m/tile⌉, ⌈n/tile⌉, S)."""
+        """``∇ = (D + Dᵀ) W + c ξᵀ`` (``c`` summed from ``cp``) by (tile, tile) tiles and the
+        update ``W → W_out``; flags step ``t`` when its loss is non-finite (then copies W).
+        Grid (⌈m/tile⌉, ⌈n/tile⌉, S)."""
         s = cuda.blockIdx.z
         tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
         kb = cuda.blockIdx.y * tile
-        k, l = kb + ty, cuda.blockIdx.x * tile + tx
+        k, u = kb + ty, cuda.blockIdx.x * tile + tx
         n, m = W.shape[1], W.shape[2]
-        inside = k < n and l < m
+        inside = k < n and u < m
         # Flags from earlier steps only: blocks of this launch may be writing t meanwhile.
         flagged = bad_step[s]
         frozen = flagged >= 0 and flagged < t
@@ -133,11 +134,11 @@ def _tiled_kernels(dtype, tile):
                 total += lossp[s, b]
             if not math.isfinite(total):
                 frozen = True
-                if k == 0 and l == 0:
+                if k == 0 and u == 0:
                     bad_step[s] = t
         if frozen:
             if inside:
-                W_out[s, k, l] = W[s, k, l]
+                W_out[s, k, u] = W[s, k, u]
             return
         sh = cuda.shared.array(0, nbtype)  # A, B, Wt: (tile, pad) row-major
         A = sh[:tile * pad]
@@ -147,7 +148,7 @@ def _tiled_kernels(dtype, tile):
         for j0 in range(0, n, tile):
             A[ty * pad + tx] = D[s, k, j0 + tx] if k < n and j0 + tx < n else zero
             B[ty * pad + tx] = D[s, j0 + ty, kb + tx] if j0 + ty < n and kb + tx < n else zero
-            Wt[ty * pad + tx] = W[s, j0 + ty, l] if j0 + ty < n and l < m else zero
+            Wt[ty * pad + tx] = W[s, j0 + ty, u] if j0 + ty < n and u < m else zero
             cuda.syncthreads()
             for jj in range(tile):
                 acc += (A[ty * pad + jj] + B[jj * pad + ty]) * Wt[jj * pad + tx]
@@ -157,15 +158,15 @@ def _tiled_kernels(dtype, tile):
                 ck = cp[s, 0, k]
                 for r in range(1, cp.shape[1]):
                     ck += cp[s, r, k]
-                g = acc + ck * xi[s, l]
+                g = acc + ck * xi[s, u]
             else:
                 g = acc
             if opt == 0:
-                w, M1[s, k, l], V[s, k, l] = update(opt, W[s, k, l], M1[s, k, l], V[s, k, l], g,
+                w, M1[s, k, u], V[s, k, u] = update(opt, W[s, k, u], M1[s, k, u], V[s, k, u], g,
                                                     hp, sched[q, 0], sched[q, 1])
             else:
-                w, _, _ = update(opt, W[s, k, l], zero, zero, g, hp, zero, zero)
-            W_out[s, k, l] = w
+                w, _, _ = update(opt, W[s, k, u], zero, zero, g, hp, zero, zero)
+            W_out[s, k, u] = w
             if t == t_last and not math.isfinite(w):
                 bad_step[s] = t
 

@@ -52,7 +52,7 @@ THREADS = 128
 ROWS = 32
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernels(dtype, threads, rows):
     """``(batch, update)`` kernels for ``dtype``, ``threads`` threads per block and ``rows`` batch
     rows per ``batch`` block."""
