@@ -2,12 +2,16 @@
 
     NUMBA_ENABLE_CUDASIM=1 python tests/cuda_sim_check.py OUT.npz [PART NPARTS]
 
+(or ``INCIPOLY_CUDA_DEVICE=1``, without the simulator, on a GPU: ``bench/gpu.sh`` runs the same
+tests on the device that way.)
+
 ``tests/test_cuda_sim.py`` starts this in subprocesses (the simulator must be chosen before
 ``numba.cuda`` is first imported) and compares the arrays with the CPU backend and
 ``tests/naive.py``. It also defines the cases, so both sides build the same configurations.
 Shapes are tiny, and so are the block size and tile, so that the simulator (one Python thread per
 CUDA thread) stays fast while every loop still meets partial blocks and tiles.
 """
+import os
 import sys
 import warnings
 
@@ -99,6 +103,16 @@ def quiet_simulated_warnings():
         vars(module).setdefault("__warningregistry__", {})
 
 
+def on_device():
+    """True when ``INCIPOLY_CUDA_DEVICE=1``: the CUDA tests run on the real GPU (``bench/gpu.sh``)."""
+    return os.environ.get("INCIPOLY_CUDA_DEVICE") == "1"
+
+
+def check_env():
+    """Environment of the check subprocesses: the simulator, unless :func:`on_device`."""
+    return dict(os.environ, NUMBA_ENABLE_CUDASIM="0" if on_device() else "1")
+
+
 def record_signatures():
     """Record the signature of every kernel launch from now on (the set they go in)."""
     from incipoly.kernels import cuda_launch
@@ -124,8 +138,8 @@ def main(argv):
     # interval makes that several times faster.
     sys.setswitchinterval(1e-5)
     from numba import config as numba_config
-    if not numba_config.ENABLE_CUDASIM:
-        raise SystemExit("run with NUMBA_ENABLE_CUDASIM=1")
+    if not (numba_config.ENABLE_CUDASIM or on_device()):
+        raise SystemExit("run with NUMBA_ENABLE_CUDASIM=1 (or INCIPOLY_CUDA_DEVICE=1 on a GPU)")
     import incipoly as ip
     quiet_simulated_warnings()
     out = {"available_backends": np.array(ip.available_backends())}

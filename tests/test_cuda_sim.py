@@ -4,7 +4,6 @@ The simulator has to be switched on before ``numba.cuda`` is imported, so the CU
 two subprocesses (``tests/cuda_sim_check.py``, half of the cases each, side by side) while the CPU
 references are computed here. The error-message tests run in this process, without a simulator.
 """
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ DIVERGENCE_CASES = [c for c in CASES if c.get("divergence")]
 def sim(tmp_path_factory):
     """Arrays computed by the CUDA backend under the simulator, keyed as in cuda_sim_check."""
     tmp = tmp_path_factory.mktemp("cudasim")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    env = check.check_env()
     outs = [tmp / f"part{k}.npz" for k in range(NPARTS)]
     procs = [subprocess.Popen([sys.executable, str(CHECK), str(out), str(k), str(NPARTS)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -1,10 +1,10 @@
 """The minibatch model's CUDA backend against the CPU backend, run in numba-cuda's simulator (in a
 subprocess: the simulator has to be chosen before ``numba.cuda`` is imported)."""
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import cuda_sim_check
 import numpy as np
 import pytest
 import sparse_cuda_sim_check as check
@@ -18,7 +18,7 @@ CASES = check.cases()
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     out = tmp_path_factory.mktemp("sparse_cudasim") / "sim.npz"
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    env = cuda_sim_check.check_env()
     proc = subprocess.run([sys.executable, str(CHECK), str(out)], env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -59,6 +59,5 @@ def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
 def test_compile_check_compiles_exactly_what_is_launched(sim):
     """Every launch's argument types, over all cases, are the signatures that
     ``incipoly.kernels.cuda_check`` compiles for these kernels (both dtypes), and nothing else."""
-    import cuda_sim_check
     launched = set(sim["signatures"].tolist())
     assert launched == cuda_sim_check.expected_signatures(("sparse_batch", "sparse_update"))
