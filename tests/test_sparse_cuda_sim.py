@@ -43,6 +43,16 @@ def test_cuda_matches_cpu(name, fields, sim):
     assert set(ref) == {k.split("/", 1)[1] for k in sim if k.startswith(name + "/")} - {"divergence"}
 
 
+def test_same_seed_same_bits(sim):
+    """Batch-tile partial gradients are summed in a fixed order (no atomics): a second run of the
+    first case gives the same bits (meaningful on a GPU, where block timing varies)."""
+    name = CASES[0][0]
+    again = {k.split("/", 1)[1]: v for k, v in sim.items() if k.startswith("again/")}
+    assert set(again) == {"W", "loss", "b"}
+    for key, v in again.items():
+        np.testing.assert_array_equal(v, sim[f"{name}/{key}"])
+
+
 def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
     from numba import cuda
 

@@ -116,24 +116,19 @@ def _device_functions(dtype):
 
 
 @functools.cache
-def _block_loss_is_finite():
-    """Device function ``finite = f(part, loss, tid, threads, bad_step, s, t)`` for one-block-per-
-    instance kernels: sums every thread's float64 ``loss`` into ``part[0]`` (thread 0, in thread
-    order, so the total does not depend on timing), flags ``bad_step[s] = t`` when it is not
-    finite, and returns that verdict to every thread. Both barriers are inside: every thread of
-    the block must call it. ``part[0]`` is next written after two more barriers."""
+def _block_total():
+    """Device function ``total = f(part, x, tid, threads)``: thread 0 gets ``Σ x`` over the block's
+    threads, summed in thread order (the total does not depend on timing); the other threads get
+    their own ``x``. ``part`` is shared memory of ``threads`` float64; one barrier inside, so
+    every thread of the block must call it."""
 
     @cuda.jit(device=True)
-    def block_loss_is_finite(part, loss, tid, threads, bad_step, s, t):
-        part[tid] = loss
+    def block_total(part, x, tid, threads):
+        part[tid] = x
         cuda.syncthreads()
         if tid == 0:
             for q in range(1, threads):
-                loss += part[q]
-            part[0] = loss
-            if not math.isfinite(loss):
-                bad_step[s] = t
-        cuda.syncthreads()
-        return math.isfinite(part[0])
+                x += part[q]
+        return x
 
-    return block_loss_is_finite
+    return block_total

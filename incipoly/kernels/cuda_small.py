@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import float64, from_dtype
 
-from .cuda_device import _block_loss_is_finite, _device_functions, cuda, kernel
+from .cuda_device import _block_total, _device_functions, cuda, kernel
 from .noise import noise_value
 
 
@@ -20,6 +20,29 @@ def small_shared_bytes(n, m, dtype, threads):
     """Shared memory of one small-path block: a float64 loss partial per thread, then W, D, ∇,
     ξ and z: ``8·threads + (2nm + n² + m + n)·itemsize`` bytes."""
     return 8 * threads + (2 * n * m + n * n + m + n) * np.dtype(dtype).itemsize
+
+
+@functools.cache
+def _block_loss_is_finite():
+    """Device function ``finite = f(part, loss, tid, threads, bad_step, s, t)`` for the
+    one-block-per-instance kernel: sums every thread's float64 ``loss`` into ``part[0]``
+    (:func:`~incipoly.kernels.cuda_device._block_total`), flags ``bad_step[s] = t`` when it is not
+    finite, and returns that verdict to every thread. Both barriers are inside: every thread of
+    the block must call it. ``part[0]`` is next written after two more barriers."""
+
+    block_total = _block_total()
+
+    @cuda.jit(device=True)
+    def block_loss_is_finite(part, loss, tid, threads, bad_step, s, t):
+        loss = block_total(part, loss, tid, threads)
+        if tid == 0:
+            part[0] = loss
+            if not math.isfinite(loss):
+                bad_step[s] = t
+        cuda.syncthreads()
+        return math.isfinite(part[0])
+
+    return block_loss_is_finite
 
 
 @functools.cache

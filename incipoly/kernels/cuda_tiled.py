@@ -14,7 +14,7 @@ import math
 
 from numba import float64, from_dtype
 
-from .cuda_device import _device_functions, cuda, kernel
+from .cuda_device import _block_total, _device_functions, cuda, kernel
 from .noise import noise_value
 
 
@@ -23,6 +23,7 @@ def _tiled_kernels(dtype, tile):
     """``(noise, gram, residual, step)`` kernels of the tiled path for ``dtype`` and ``tile``."""
     zero = dtype.type(0)
     residual, update = _device_functions(dtype)
+    block_total = _block_total()
     nbtype = from_dtype(dtype)
     threads = tile * tile
     pad = tile + 1  # padded rows: column reads of a tile hit distinct banks
@@ -105,13 +106,9 @@ def _tiled_kernels(dtype, tile):
                 cj += d
                 loss += r2
             cp[s, cuda.blockIdx.y, j] = cj
-        part[tid] = loss
-        cuda.syncthreads()
+        loss = block_total(part, loss, tid, threads)
         if tid == 0:
-            total = part[0]
-            for q in range(1, threads):
-                total += part[q]
-            lossp[s, cuda.blockIdx.y * cuda.gridDim.x + cuda.blockIdx.x] = total
+            lossp[s, cuda.blockIdx.y * cuda.gridDim.x + cuda.blockIdx.x] = loss
 
     @kernel(threads)
     def step_kernel(W, W_out, M1, V, D, cp, xi, lossp, hp, sched, q, t, t_last, opt, noisy,

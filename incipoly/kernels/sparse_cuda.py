@@ -41,7 +41,7 @@ from numba import float64
 
 from ..config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
 from .cpu import _L1, make_hyperparameters
-from .cuda_device import _device_functions, cuda, kernel, require_gpu, step_schedule
+from .cuda_device import _block_total, _device_functions, cuda, kernel, require_gpu, step_schedule
 from .cuda_launch import MAX_GRID_YZ, check_block, check_range, launch
 from .noise import noise_value
 from .sparse_cpu import feature_value
@@ -58,6 +58,7 @@ def _kernels(dtype, threads, rows):
     rows per ``batch`` block."""
     zero = dtype.type(0)
     _, update = _device_functions(dtype)
+    block_total = _block_total()
 
     @kernel(threads)
     def batch(W, Dec, bias, keys, in_keys, X, H, G, E, gWp, gDp, gbp, lossp, rho, t, noise, sigma,
@@ -103,11 +104,8 @@ def _kernels(dtype, threads, rows):
             loss += float64(rho[j]) * float64(res) * float64(res)
             g = rho[j] * (res + res)
             E[s, b, j] = g if pos else zero
-        part[tid] = loss
-        cuda.syncthreads()
+        loss = block_total(part, loss, tid, threads)
         if tid == 0:
-            for q in range(1, threads):
-                loss += part[q]
             lossp[s, y] = loss
         for e in range(tid, nb * m, threads):
             b = b0 + e // m
