@@ -52,10 +52,14 @@ DRY = {"paper one-hot n=256 m=1024": dict(n_features=5, n_hidden=4),
 def run_logged(cmd, env=None, timeout=300):
     """Run ``cmd`` in the repository; ``{command, returncode, seconds, tail}``."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    return {"command": " ".join(cmd), "returncode": proc.returncode,
-            "seconds": round(time.perf_counter() - start, 1),
-            "tail": (proc.stdout + proc.stderr)[-3000:]}
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        code, log = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        code, log = 124, f"timed out after {timeout} s\n{exc.stdout or ''}{exc.stderr or ''}"
+    return {"command": " ".join(cmd), "returncode": code,
+            "seconds": round(time.perf_counter() - start, 1), "tail": str(log)[-3000:]}
 
 
 def device_tests(dry):
@@ -149,21 +153,6 @@ def torch_sparse(cfg, seeds, steps, device="cuda"):
     return run
 
 
-def alternate(impls, repeats):
-    """Seconds of ``repeats`` calls of each callable, alternating in rotating order, after one
-    untimed call each."""
-    names = list(impls)
-    for name in names:
-        impls[name]()
-    times = {name: [] for name in names}
-    for r in range(repeats):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            start = time.perf_counter()
-            impls[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 def torch_cuda():
     try:
         import torch
@@ -175,6 +164,7 @@ def torch_cuda():
 
 
 def benchmarks(dry, repeats):
+    from common import time_alternating  # bench/common.py: alternating, rotating-order repeats
     torch, why = (None, "dry run: no torch comparison in the simulator") if dry else torch_cuda()
     rows = []
     for name, (cfg, seeds, steps) in configs(dry).items():
@@ -196,7 +186,7 @@ def benchmarks(dry, repeats):
                 check()
                 row["max_abs_diff_vs_torch_after_one_call"] = float(
                     np.abs(check_state.weights() - W_torch0).max())
-        times = alternate(impls, repeats)
+        times = time_alternating(impls, repeats)
         row["ms_per_step"] = {k: 1e3 * float(np.median(v)) / steps for k, v in times.items()}
         if torch is not None:
             row["torch_over_incipoly"] = (row["ms_per_step"]["torch cuda (eager)"]
