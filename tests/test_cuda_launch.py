@@ -148,9 +148,12 @@ def test_sparse_rows_outside_1_batch(value):
 
 def test_sparse_job_fills_the_gpu():
     """TMS size (16 instances, batch 1024): 32 batch blocks per instance, 512 in all, ≥ 90 % of the
-    blocks an H100 (132 SMs, 65536 registers each) holds at once at the table's register count."""
+    blocks an H100 (132 SMs, 65536 registers each) holds at once at the table's register count;
+    64 instances: 16 per instance; a large sweep (4096 instances) one block each."""
+    assert [sparse_cuda.default_rows(S, 1024) for S in (16, 64, 4096)] == [32, 64, 1024]
+    rows = sparse_cuda.default_rows(16, 1024)
     launches = sparse_cuda.sparse_launches(16, 20, 5, 1024, np.dtype("float32"), sparse_cuda.THREADS,
-                                           sparse_cuda.ROWS, True)
+                                           rows, True)
     (bx, S), threads, _ = launches["sparse_batch"]
     regs = cuda_launch.kernel_resources("sparse_batch", "float32")[0]
     resident = 65536 // cuda_launch.block_registers(regs, threads)

@@ -57,8 +57,8 @@ def signatures(dtype):
         "gram": (w3, w2, w3, w2, b, bad),
         "residual": (w3, w2, w3, loss, b, bad),
         "step": (w3, w3, w3, w3, w3, w3, w2, loss, w1, w2, i64, i64, i64, i64, b, bad),
-        "sparse_batch": (w3, w3, w2, u1, u1, w3, w3, w3, w3, w4, w4, w3, loss, w1, i64, i64, f64,
-                         b, b, i64, f64, b, b, bad),
+        "sparse_batch": (w3, w3, w2, u1, u1, w3, w3, w3, w3, w4, w4, w3, loss, w1, i64, i64, i64,
+                         f64, b, b, i64, f64, b, b, bad),
         "sparse_update": (w3, w3, w2, w3, w3, w3, w3, w2, w2, w4, w4, w3, loss, w1, w1, w2, i64,
                           i64, i64, i64, b, b, bad),
     }
@@ -74,7 +74,7 @@ def kernels(dtype):
     from .cuda_tiled import _tiled_kernels
     dt = np.dtype(dtype)
     noise, gram, residual, step = _tiled_kernels(dt, kc.TILE)
-    batch, update = sparse_cuda._kernels(dt, sparse_cuda.THREADS, sparse_cuda.ROWS)
+    batch, update = sparse_cuda._kernels(dt, sparse_cuda.THREADS)
     return {"small": _small_kernel(dt, kc.SMALL_THREADS), "noise": noise, "gram": gram,
             "residual": residual, "step": step, "sparse_batch": batch, "sparse_update": update}
 

@@ -48,21 +48,31 @@ from .sparse_cpu import feature_value
 
 #: Threads per block of both kernels.
 THREADS = 128
-#: Batch rows per ``batch`` block: B = 1024 gives 32 blocks per instance.
+#: Fewest batch rows per ``batch`` block (B = 1024: at most 32 blocks per instance).
 ROWS = 32
+#: Blocks a ``batch`` launch aims at when instances are few: an H100's 132 SMs hold 4 blocks of
+#: 128 threads at ≈ 128 registers each; twice that.
+TARGET_BLOCKS = 1024
+
+
+def default_rows(S, B):
+    """Batch rows per block: ``⌈B/k⌉`` with ``k = min(⌈B/ROWS⌉, max(1, ⌈TARGET_BLOCKS/S⌉))``
+    blocks per instance, so that few instances still fill the GPU while many instances (which
+    fill it anyway) keep one block each, and the partial gradients ``(S, k, n, m)`` stay small."""
+    k = min(-(-B // ROWS), max(1, -(-TARGET_BLOCKS // S)))
+    return -(-B // k)
 
 
 @functools.cache
-def _kernels(dtype, threads, rows):
-    """``(batch, update)`` kernels for ``dtype``, ``threads`` threads per block and ``rows`` batch
-    rows per ``batch`` block."""
+def _kernels(dtype, threads):
+    """``(batch, update)`` kernels for ``dtype`` and ``threads`` threads per block."""
     zero = dtype.type(0)
     _, update = _device_functions(dtype)
     block_total = _block_total()
 
     @kernel(threads)
-    def batch(W, Dec, bias, keys, in_keys, X, H, G, E, gWp, gDp, gbp, lossp, rho, t, noise, sigma,
-              per_example, sparse, corr, p, tied, has_bias, bad_step):
+    def batch(W, Dec, bias, keys, in_keys, X, H, G, E, gWp, gDp, gbp, lossp, rho, rows, t, noise,
+              sigma, per_example, sparse, corr, p, tied, has_bias, bad_step):
         """Rows ``[rows·y, rows·y + rows)`` of step ``t``'s batch: partial gradients and loss."""
         s = cuda.blockIdx.y
         y = cuda.blockIdx.x
@@ -228,8 +238,8 @@ class SparseCudaState:
         The host mirror: initial weights, decoder, bias, moments and keys are uploaded from it;
         :meth:`weights` copies the device arrays back into it.
     threads, rows : int, optional
-        Threads per block and batch rows per ``batch`` block (defaults :data:`THREADS`,
-        :data:`ROWS`, read at construction; ``rows`` is capped at the batch size).
+        Threads per block and batch rows per ``batch`` block (defaults :data:`THREADS` and
+        :func:`default_rows`, read at construction).
 
     Raises
     ------
@@ -246,7 +256,7 @@ class SparseCudaState:
         B = host.B
         self.dtype = np.dtype(host.W.dtype)
         self.threads = THREADS if threads is None else threads
-        self.rows = min(ROWS, B) if rows is None else rows
+        self.rows = default_rows(S, B) if rows is None else rows
         self._launch = sparse_launches(S, n, m, B, self.dtype, self.threads, self.rows, cfg.bias)
         require_gpu()
         self.host = host
@@ -272,7 +282,7 @@ class SparseCudaState:
                          "lossp": empty((S, nblk), np.float64)}
         self.bad_step = host.bad_step
         self._bad = dev(self.bad_step)
-        self._kernels = _kernels(self.dtype, self.threads, self.rows)
+        self._kernels = _kernels(self.dtype, self.threads)
         self.row_stats = host.row_stats
 
     def advance(self, t0, nsteps):
@@ -288,8 +298,8 @@ class SparseCudaState:
             t = t0 + q
             launch("sparse_batch", batch, *at["sparse_batch"],
                    d["W"], d["Dec"], d["bias"], d["keys"], d["in_keys"], x["X"], x["H"], x["G"],
-                   x["E"], x["gWp"], x["gDp"], x["gbp"], x["lossp"], d["rho"], t, h.noise, sigma,
-                   per_example, h.sparse, h.corr, p, h.tied, h.has_bias, self._bad)
+                   x["E"], x["gWp"], x["gDp"], x["gbp"], x["lossp"], d["rho"], self.rows, t,
+                   h.noise, sigma, per_example, h.sparse, h.corr, p, h.tied, h.has_bias, self._bad)
             launch("sparse_update", update, *at["sparse_update"],
                    d["W"], d["Dec"], d["bias"], d["M1"], d["V"], d["MD"], d["VD"], d["Mb"],
                    d["Vb"], x["gWp"], x["gDp"], x["gbp"], x["lossp"], self._hp, self._hp0, sched,
