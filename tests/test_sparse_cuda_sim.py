@@ -53,6 +53,24 @@ def test_same_seed_same_bits(sim):
         np.testing.assert_array_equal(v, sim[f"{name}/{key}"])
 
 
+NAIVE_CASES = [c for c in CASES if c[1].get("dtype") == "float64" and not c[0].startswith("divergence")]
+
+
+@pytest.mark.parametrize("name,fields", NAIVE_CASES, ids=[c[0] for c in NAIVE_CASES])
+def test_cuda_matches_naive(name, fields, sim):
+    """float64: the batch-tiled CUDA kernels against tests/naive.py's plain NumPy loop."""
+    from test_sparse import naive_run
+    cfg = check.config(fields)
+    run = ip.train(cfg, seeds=check.SEEDS, progress=False, chunk_steps=check.CHUNK_STEPS)
+    for s in range(len(check.SEEDS)):
+        W, D, b = naive_run(cfg, run, s)
+        assert np.abs(sim[f"{name}/W"][s] - W).max() <= 1e-10
+        if D is not None:
+            assert np.abs(sim[f"{name}/W_dec"][s] - D).max() <= 1e-10
+        if b is not None:
+            assert np.abs(sim[f"{name}/b"][s] - b).max() <= 1e-10
+
+
 def test_clear_errors_without_gpu_or_numba_cuda(monkeypatch):
     from numba import cuda
 
