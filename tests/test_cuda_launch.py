@@ -74,24 +74,27 @@ def test_small_threads_beyond_the_register_file(dtype):
     assert_accepted(lambda: kc.CudaState(cfg, W, keys, small_threads=top))
 
 
-@pytest.mark.parametrize("value", [0, 33])
-def test_tile_outside_1_32(value):
+@pytest.mark.parametrize("value", [0, kc.MAX_TILE + 1, 32])
+def test_tile_outside_1_max_tile(value):
+    """Above MAX_TILE (16) the unrolled tile loops may spill (float64 gram at 24, float32 at 28)."""
     cfg, W, keys = onehot()
-    with pytest.raises(ValueError, match=rf"tile must lie in \[1, 32\].*got {value}"):
+    with pytest.raises(ValueError, match=rf"tile must lie in \[1, {kc.MAX_TILE}\].*spill.*got {value}"):
         kc.CudaState(cfg, W, keys, small_max_bytes=0, tile=value)
+    assert_accepted(lambda: kc.CudaState(cfg, W, keys, small_max_bytes=0, tile=kc.MAX_TILE))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_tile_beyond_the_register_file(dtype):
-    """tile² threads must fit every tiled kernel: at these register counts tile ≤ 25 (the issue's
-    CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES above that), refused before launch."""
-    cfg, W, keys = onehot(dtype=dtype)
+def test_tile_range_within_the_register_file(dtype):
+    """tile² threads must fit every tiled kernel's registers (the issue's tile > 25 failed with
+    CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES): MAX_TILE² is within the table's bound, and a block the
+    table refuses names the parameter and range."""
     top = min(table_max_threads(k, dtype) for k in ("noise", "gram", "residual", "step"))
+    assert kc.MAX_TILE ** 2 <= top < 32 ** 2
     edge = int(np.sqrt(top))
-    assert edge < 32
-    with pytest.raises(ValueError, match=rf"tile must lie in \[1, {edge}\].*got tile={edge + 1}"):
-        kc.CudaState(cfg, W, keys, small_max_bytes=0, tile=edge + 1)
-    assert_accepted(lambda: kc.CudaState(cfg, W, keys, small_max_bytes=0, tile=edge))
+    with pytest.raises(ValueError, match=rf"tile must lie in \[1, {edge}\] for CUDA kernel "
+                                         rf"'\w+' \({dtype}\).*got tile={edge + 1}"):
+        cuda_launch.check_block("gram" if dtype == "float64" else "step", dtype, "tile", edge + 1,
+                                (edge + 1) ** 2)
 
 
 @pytest.mark.parametrize("value", [-1, 48 * 1024 + 1])

@@ -73,6 +73,12 @@ SMALL_MAX_BYTES = SHARED_LIMIT
 SMALL_THREADS = 128
 #: Tile edge of the tiled path (blocks of TILE×TILE threads).
 TILE = 16
+#: Largest tile edge accepted. Up to 16 the launch bound (65536/tile² ≥ 256 registers) does not
+#: constrain the compiler, so no tile spills where the default does not. Above, the tiled
+#: kernels' loops over a tile are unrolled into different code per edge, needing up to 122
+#: registers (float64 gram, tile 22), and they spill from 24 on (float64 gram, sm_80 and sm_90;
+#: float32 gram at 28) — measured with :mod:`incipoly.kernels.cuda_check`.
+MAX_TILE = 16
 #: The tiled path puts instances on grid axes y/z, which CUDA caps at this many blocks.
 MAX_TILED_INSTANCES = MAX_GRID_YZ
 
@@ -107,7 +113,7 @@ def choose_path(S, n, m, dtype, small_max_bytes, small_threads, tile):
     check_range("small_max_bytes", small_max_bytes, 0, SHARED_LIMIT,
                 "shared memory of one block without an opt-in")
     check_range("small_threads", small_threads, 1, 1024, "threads per CUDA block")
-    check_range("tile", tile, 1, 32, "tile² threads per CUDA block")
+    check_range("tile", tile, 1, MAX_TILE, "tile² threads per CUDA block; larger tiles spill")
     shared = small_shared_bytes(n, m, dtype, small_threads)
     if shared <= small_max_bytes:
         check_block("small", dtype, "small_threads", small_threads, small_threads, shared)
@@ -222,4 +228,4 @@ class CudaState:
 
 
 __all__ = ["CudaState", "INSTALL_HINT", "require_gpu", "small_shared_bytes", "step_schedule",
-           "choose_path", "tiled_launches", "SMALL_MAX_BYTES", "SMALL_THREADS", "TILE"]
+           "choose_path", "tiled_launches", "SMALL_MAX_BYTES", "SMALL_THREADS", "TILE", "MAX_TILE"]

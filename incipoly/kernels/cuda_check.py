@@ -4,7 +4,8 @@
 
 Each kernel is compiled at the argument types it is launched with (:func:`signatures`; the
 simulator tests check that the backend launches nothing else), for float32 and float64, at the
-default block sizes, with the ``launch_bounds`` it carries, for each compute capability: PTX by
+default block sizes (and, with ``--largest``, at the largest that launch validation accepts),
+with the ``launch_bounds`` it carries, for each compute capability: PTX by
 ``numba.cuda.compile_ptx``, then cubin by ``ptxas -v``, whose report gives registers per thread,
 spill stores/loads, stack frame (local memory) and static shared memory. Any spill fails the
 check (exit status 1). ``--write`` regenerates :mod:`incipoly.kernels.cuda_resources`, the table
@@ -64,18 +65,28 @@ def signatures(dtype):
     }
 
 
-def kernels(dtype):
-    """``{kernel: dispatcher}`` at the backend's default block sizes."""
+def kernels(dtype, largest=False):
+    """``{kernel: dispatcher}`` at the backend's default block sizes, or (``largest``) at the
+    largest that :mod:`incipoly.kernels.cuda_launch` accepts for ``dtype``."""
+    import math
+
     import numpy as np
 
     from . import cuda as kc
     from . import sparse_cuda
+    from .cuda_launch import max_threads
     from .cuda_small import _small_kernel
     from .cuda_tiled import _tiled_kernels
     dt = np.dtype(dtype)
-    noise, gram, residual, step = _tiled_kernels(dt, kc.TILE)
-    batch, update = sparse_cuda._kernels(dt, sparse_cuda.THREADS)
-    return {"small": _small_kernel(dt, kc.SMALL_THREADS), "noise": noise, "gram": gram,
+    small, tile, threads = kc.SMALL_THREADS, kc.TILE, sparse_cuda.THREADS
+    if largest:
+        small = max_threads("small", dt)
+        tile = min(kc.MAX_TILE, math.isqrt(min(max_threads(k, dt)
+                                               for k in ("noise", "gram", "residual", "step"))))
+        threads = min(max_threads(k, dt) for k in ("sparse_batch", "sparse_update"))
+    noise, gram, residual, step = _tiled_kernels(dt, tile)
+    batch, update = sparse_cuda._kernels(dt, threads)
+    return {"small": _small_kernel(dt, small), "noise": noise, "gram": gram,
             "residual": residual, "step": step, "sparse_batch": batch, "sparse_update": update}
 
 
@@ -113,17 +124,19 @@ class _Target:
         self.compute_capability = cc
 
 
-def compile_one_cc(cc):
-    """Rows ``{kernel, dtype, cc, registers, shared, stack, spill_*, ptx_bytes, seconds}``."""
+def compile_one_cc(cc, largest=False):
+    """Rows ``{kernel, dtype, cc, variant, registers, shared, stack, spill_*, ptx_bytes,
+    seconds}``: every kernel at the default block sizes and, with ``largest``, again at the
+    largest accepted ones (variant ``"largest"``)."""
     from numba import cuda
     from numba.cuda import dispatcher
     dispatcher.get_current_device = lambda: _Target(cc)
     ptxas = ptxas_path()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for dtype in DTYPES:
+        for variant, dtype in [(v, d) for v in ("default", "largest")[:1 + largest] for d in DTYPES]:
             sigs = signatures(dtype)
-            for name, kern in kernels(dtype).items():
+            for name, kern in kernels(dtype, variant == "largest").items():
                 start = time.perf_counter()
                 bounds = kern.targetoptions.get("launch_bounds")
                 ptx, _ = cuda.compile_ptx(kern.py_func, sigs[name], cc=cc, launch_bounds=bounds)
@@ -134,7 +147,7 @@ def compile_one_cc(cc):
                 if proc.returncode != 0 or not cubin.stat().st_size:
                     raise RuntimeError(f"ptxas failed on {name} {dtype} sm_{cc[0]}{cc[1]}:\n"
                                        f"{proc.stderr}")
-                row = {"kernel": name, "dtype": dtype, "cc": f"{cc[0]}{cc[1]}",
+                row = {"kernel": name, "dtype": dtype, "cc": f"{cc[0]}{cc[1]}", "variant": variant,
                        "launch_bounds": bounds, **parse_ptxas(proc.stdout + proc.stderr),
                        "ptx_bytes": len(ptx), "cubin_bytes": cubin.stat().st_size}
                 row["seconds"] = round(time.perf_counter() - start, 2)
@@ -144,10 +157,11 @@ def compile_one_cc(cc):
 
 def markdown(rows):
     """The resource table as markdown, one row per kernel × dtype × cc."""
-    head = ("| kernel | dtype | sm | launch bound | registers | spill stores/loads (B) "
-            "| stack (B) | static smem (B) | cubin (B) |\n|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| kernel | dtype | sm | block | launch bound | registers | spill stores/loads (B) "
+            "| stack (B) | static smem (B) | cubin (B) |\n|---|---|---|---|---|---|---|---|---|---|\n")
     body = "".join(
-        f"| {r['kernel']} | {r['dtype']} | sm_{r['cc']} | {r['launch_bounds']} | {r['registers']} "
+        f"| {r['kernel']} | {r['dtype']} | sm_{r['cc']} | {r['variant']} | {r['launch_bounds']} "
+        f"| {r['registers']} "
         f"| {r['spill_stores']}/{r['spill_loads']} | {r['stack']} | {r['shared']} "
         f"| {r['cubin_bytes']} |\n" for r in rows)
     return head + body
@@ -157,7 +171,8 @@ def write_resources(rows, path):
     """Regenerate :mod:`incipoly.kernels.cuda_resources` from ``rows``."""
     entries = "".join(
         f"    ({r['kernel']!r}, {r['dtype']!r}, {r['cc']!r}): "
-        f"{{\"registers\": {r['registers']}, \"shared\": {r['shared']}}},\n" for r in rows)
+        f"{{\"registers\": {r['registers']}, \"shared\": {r['shared']}}},\n" for r in rows
+        if r["variant"] == "default")
     Path(path).write_text(
         '"""Registers per thread and static shared memory (bytes) of each CUDA kernel at the default\n'
         "block sizes, per (kernel, dtype, compute capability): generated by\n"
@@ -165,10 +180,11 @@ def write_resources(rows, path):
         '"""\n\nRESOURCES = {\n' + entries + "}\n")
 
 
-def run_all(ccs):
+def run_all(ccs, largest=False):
     """Compile for every cc in ``ccs``, one subprocess each, side by side; all rows."""
-    procs = [subprocess.Popen([sys.executable, "-m", "incipoly.kernels.cuda_check", "--one-cc",
-                               str(cc)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    cmd = [sys.executable, "-m", "incipoly.kernels.cuda_check"] + ["--largest"] * largest
+    procs = [subprocess.Popen(cmd + ["--one-cc", str(cc)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
                               env=dict(os.environ, NUMBA_ENABLE_CUDASIM="0"))
              for cc in ccs]
     rows = []
@@ -188,14 +204,17 @@ def main(argv=None):
     parser.add_argument("--json", help="write the rows as JSON to this file")
     parser.add_argument("--write", action="store_true",
                         help="regenerate incipoly/kernels/cuda_resources.py")
+    parser.add_argument("--largest", action="store_true",
+                        help="also compile at the largest accepted block sizes (no spills there "
+                             "either)")
     parser.add_argument("--one-cc", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one_cc:
         cc = (int(args.one_cc[:-1]), int(args.one_cc[-1]))
-        print(json.dumps(compile_one_cc(cc)))
+        print(json.dumps(compile_one_cc(cc, args.largest)))
         return 0
     start = time.perf_counter()
-    rows = run_all(args.cc)
+    rows = run_all(args.cc, args.largest)
     table = markdown(rows)
     print(table)
     print(f"compiled {len(rows)} kernels in {time.perf_counter() - start:.1f} s")
