@@ -78,7 +78,7 @@ def test_spills_fail_the_check(monkeypatch, tmp_path):
            "launch_bounds": 128, "registers": 255,
            "shared": 0, "stack": 40, "spill_stores": 8, "spill_loads": 0, "ptx_bytes": 1,
            "cubin_bytes": 1}
-    monkeypatch.setattr(cuda_check, "run_all", lambda ccs: [row])
+    monkeypatch.setattr(cuda_check, "run_all", lambda ccs, largest=False: [row])
     assert cuda_check.main(["--json", str(tmp_path / "r.json")]) == 1
-    monkeypatch.setattr(cuda_check, "run_all", lambda ccs: [dict(row, spill_stores=0)])
+    monkeypatch.setattr(cuda_check, "run_all", lambda ccs, largest=False: [dict(row, spill_stores=0)])
     assert cuda_check.main([]) == 0
