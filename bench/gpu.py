@@ -4,8 +4,8 @@
 
 1. the CUDA test suite on the device (``INCIPOLY_CUDA_DEVICE=1``: the simulator tests' cases,
    compared with the CPU backend and tests/naive.py, plus the launch-parameter tests);
-2. the compile check (``python -m incipoly.kernels.cuda_check``: PTX + cubin for sm_80 and sm_90,
-   registers, spills, shared memory);
+2. the compile check (``python -m incipoly.kernels.cuda_check --largest``: PTX + cubin for sm_80
+   and sm_90 at the default and the largest accepted block sizes: registers, spills, shared memory);
 3. benchmarks, incipoly's CUDA backend against eager torch on the same GPU when torch with CUDA
    is importable: the paper's one-hot shape (n=256, m=1024, 16 seeds, AdamW, tiled path), the
    tiny model (n=8, m=16, 4096 seeds, SGD, small path), and the sparse TMS shape (n=20, m=5,
@@ -74,7 +74,7 @@ def device_tests(dry):
 def compile_check(dry, out):
     rows_path = out / "cuda_resources.json"
     cmd = [sys.executable, "-m", "incipoly.kernels.cuda_check", "--json", str(rows_path)]
-    result = run_logged(cmd + (["--cc", "80"] if dry else []),
+    result = run_logged(cmd + (["--cc", "80"] if dry else ["--largest"]),
                         env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=240)
     result["rows"] = json.loads(rows_path.read_text()) if rows_path.exists() else []
     return result
@@ -204,9 +204,10 @@ def markdown(result):
              f"{result['tests']['seconds']} s", "", "```", result["tests"]["tail"][-800:].strip(),
              "```", "", "## Compile check", "",
              f"exit {result['compile']['returncode']} in {result['compile']['seconds']} s", "",
-             "| kernel | dtype | sm | registers | spills (B) | stack (B) | smem (B) |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['kernel']} | {r['dtype']} | {r['cc']} | {r['registers']} | "
+             "| kernel | dtype | sm | block | registers | spills (B) | stack (B) | smem (B) |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['kernel']} | {r['dtype']} | {r['cc']} | {r['variant']} "
+              f"({r['launch_bounds']}) | {r['registers']} | "
               f"{r['spill_stores']}/{r['spill_loads']} | {r['stack']} | {r['shared']} |"
               for r in result["compile"]["rows"]]
     lines += ["", "## Benchmarks (ms per step, medians; compile excluded)", "",
