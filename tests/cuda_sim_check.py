@@ -2,12 +2,16 @@
 
     NUMBA_ENABLE_CUDASIM=1 python tests/cuda_sim_check.py OUT.npz [PART NPARTS]
 
+(or ``INCIPOLY_CUDA_DEVICE=1``, without the simulator, on a GPU: ``bench/gpu.sh`` runs the same
+tests on the device that way.)
+
 ``tests/test_cuda_sim.py`` starts this in subprocesses (the simulator must be chosen before
 ``numba.cuda`` is first imported) and compares the arrays with the CPU backend and
 ``tests/naive.py``. It also defines the cases, so both sides build the same configurations.
 Shapes are tiny, and so are the block size and tile, so that the simulator (one Python thread per
 CUDA thread) stays fast while every loop still meets partial blocks and tiles.
 """
+import os
 import sys
 import warnings
 
@@ -58,7 +62,7 @@ def config(case):
 
 def advance_in_chunks(state, bounds):
     """``bad_step`` after advancing ``state`` over ``bounds`` (stopping, like train, at divergence)."""
-    for t0, t1 in zip(bounds[:-1], bounds[1:]):
+    for t0, t1 in zip(bounds[:-1], bounds[1:], strict=True):
         if state.advance(t0, t1 - t0).size == len(state.bad_step):
             break
     return state.bad_step.copy()
@@ -70,7 +74,7 @@ def run_case(case, out):
     from incipoly.kernels import cuda as kc
     cfg = config(case)
     kc.SMALL_THREADS, kc.TILE = SMALL_THREADS, TILE
-    kc.SMALL_MAX_BYTES = 1 << 30 if case["path"] == "small" else 0
+    kc.SMALL_MAX_BYTES = kc.SHARED_LIMIT if case["path"] == "small" else 0
     W0 = initial_weights(cfg, case["seeds"])
     state = kc.CudaState(cfg, W0, noise_keys(case["seeds"]))
     out[case["name"] + "/path"] = np.array(state.path)
@@ -94,9 +98,37 @@ def quiet_simulated_warnings():
     simulated threads run.
     """
     warnings.simplefilter("ignore", RuntimeWarning)
-    from incipoly.kernels import cuda, noise, sparse_cpu, sparse_cuda
-    for module in (cuda, noise, sparse_cpu, sparse_cuda):
+    from incipoly.kernels import cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu, sparse_cuda
+    for module in (cuda, cuda_device, cuda_small, cuda_tiled, noise, sparse_cpu, sparse_cuda):
         vars(module).setdefault("__warningregistry__", {})
+
+
+def on_device():
+    """True when ``INCIPOLY_CUDA_DEVICE=1``: the CUDA tests run on the real GPU (``bench/gpu.sh``)."""
+    return os.environ.get("INCIPOLY_CUDA_DEVICE") == "1"
+
+
+def check_env():
+    """Environment of the check subprocesses: the simulator, unless :func:`on_device`."""
+    return dict(os.environ, NUMBA_ENABLE_CUDASIM="0" if on_device() else "1")
+
+
+def record_signatures():
+    """Record the signature of every kernel launch from now on (the set they go in)."""
+    from incipoly.kernels import cuda_launch
+    return cuda_launch.record_signatures()
+
+
+def launched_array(launched):
+    """The recorded launches as strings ``kernel(arg types)``, sorted, for an npz."""
+    return np.array(sorted(f"{name}({', '.join(types)})" for name, types in launched))
+
+
+def expected_signatures(kernels):
+    """``kernel(arg types)`` strings that ``incipoly.kernels.cuda_check`` compiles, per dtype."""
+    from incipoly.kernels.cuda_check import DTYPES, signatures
+    return {f"{name}({', '.join(str(t) for t in sigs[name])})"
+            for sigs in map(signatures, DTYPES) for name in kernels}
 
 
 def main(argv):
@@ -106,13 +138,15 @@ def main(argv):
     # interval makes that several times faster.
     sys.setswitchinterval(1e-5)
     from numba import config as numba_config
-    if not numba_config.ENABLE_CUDASIM:
-        raise SystemExit("run with NUMBA_ENABLE_CUDASIM=1")
+    if not (numba_config.ENABLE_CUDASIM or on_device()):
+        raise SystemExit("run with NUMBA_ENABLE_CUDASIM=1 (or INCIPOLY_CUDA_DEVICE=1 on a GPU)")
     import incipoly as ip
     quiet_simulated_warnings()
     out = {"available_backends": np.array(ip.available_backends())}
+    launched = record_signatures()
     for case in cases()[part::nparts]:
         run_case(case, out)
+    out["signatures"] = launched_array(launched)
     np.savez(path, **out)
 
 

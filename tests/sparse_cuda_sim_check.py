@@ -5,15 +5,17 @@
 ``tests/test_sparse_cuda_sim.py`` starts this in a subprocess (the simulator must be chosen before
 ``numba.cuda`` is first imported) and compares the arrays with the CPU backend. It also defines
 the cases, so both sides build the same configurations. Shapes, batch and block are tiny (5
-threads: fewer than the entries of every phase, not a power of two) so the simulator stays fast.
+threads: fewer than the entries of every phase, not a power of two) so the simulator stays fast;
+2 batch rows per block spread every instance over several blocks (the last one partial where the
+batch is odd). It also records the signature of every launch.
 """
 import sys
 
 import numpy as np
 
-from cuda_sim_check import quiet_simulated_warnings
+from cuda_sim_check import launched_array, quiet_simulated_warnings, record_signatures
 
-STEPS, CHUNK_STEPS, THREADS, SEEDS = 10, 4, 5, [3, 8]
+STEPS, CHUNK_STEPS, THREADS, ROWS, SEEDS = 10, 4, 5, 2, [3, 8]
 
 
 def cases():
@@ -66,12 +68,17 @@ def run(cfg, backend):
 def main(out):
     quiet_simulated_warnings()
     from incipoly.kernels import sparse_cuda
-    sparse_cuda.THREADS = THREADS
+    sparse_cuda.THREADS, sparse_cuda.ROWS = THREADS, ROWS
+    launched = record_signatures()
     saved = {}
     for name, fields in cases():
         arrays, message = run(config(fields), "cuda")
         saved.update({f"{name}/{k}": v for k, v in arrays.items()})
         saved[f"{name}/divergence"] = np.array(message)
+    # determinism: the first case again, from scratch (on a GPU: other block timings)
+    again, _ = run(config(cases()[0][1]), "cuda")
+    saved.update({f"again/{k}": v for k, v in again.items()})
+    saved["signatures"] = launched_array(launched)
     np.savez(out, **saved)
 
 

@@ -4,7 +4,6 @@ The simulator has to be switched on before ``numba.cuda`` is imported, so the CU
 two subprocesses (``tests/cuda_sim_check.py``, half of the cases each, side by side) while the CPU
 references are computed here. The error-message tests run in this process, without a simulator.
 """
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,18 +29,21 @@ DIVERGENCE_CASES = [c for c in CASES if c.get("divergence")]
 def sim(tmp_path_factory):
     """Arrays computed by the CUDA backend under the simulator, keyed as in cuda_sim_check."""
     tmp = tmp_path_factory.mktemp("cudasim")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    env = check.check_env()
     outs = [tmp / f"part{k}.npz" for k in range(NPARTS)]
     procs = [subprocess.Popen([sys.executable, str(CHECK), str(out), str(k), str(NPARTS)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for k, out in enumerate(outs)]
     logs = [p.communicate(timeout=900)[0] for p in procs]
-    for p, log in zip(procs, logs):
+    for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log[-4000:]
     merged = {}
+    launched = set()
     for out in outs:
         with np.load(out) as data:
             merged.update({key: data[key] for key in data.files})
+            launched.update(data["signatures"].tolist())
+    merged["signatures"] = np.array(sorted(launched))
     return merged
 
 
@@ -105,7 +107,7 @@ def test_clear_error_without_gpu(monkeypatch):
 def test_clear_error_without_numba_cuda(monkeypatch):
     import numba
 
-    from incipoly.kernels import cuda as kc
+    from incipoly.kernels import cuda_device as kc
     monkeypatch.setattr(kc, "cuda", None)
     cfg = ip.Config(n_features=3, n_hidden=4, steps=5)
     with pytest.raises(ImportError, match=r'needs numba-cuda.*pip install "incipoly\[cuda\]"'):
@@ -114,3 +116,11 @@ def test_clear_error_without_numba_cuda(monkeypatch):
     monkeypatch.delattr(numba, "cuda")
     monkeypatch.setitem(sys.modules, "numba.cuda", None)
     assert ip.available_backends() == ["cpu"]
+
+
+def test_compile_check_compiles_exactly_what_is_launched(sim):
+    """Every launch's argument types, over all cases, are the signatures that
+    ``incipoly.kernels.cuda_check`` compiles for these kernels (both dtypes), and nothing else."""
+    import cuda_sim_check
+    launched = set(sim["signatures"].tolist())
+    assert launched == cuda_sim_check.expected_signatures(("small", "noise", "gram", "residual", "step"))

@@ -27,19 +27,23 @@ partials, then W, D, ∇, ξ, z):
   instances on the slowest grid axis, ``tile×tile``-thread blocks (default :data:`TILE`):
   *noise* writes ξ; *gram* forms the upper tiles ``ti ≤ tj`` of ``G = W Wᵀ`` from shared-memory
   tiles of W (padded rows: no bank conflicts) and mirrors them, its diagonal tiles also giving
-  ``z``; *residual* (one thread per column j, coalesced) turns ``G`` into ``D`` in place and
-  sums ``c_j`` and a float64 loss per block; *step* forms ∇ by shared tiles of ``D``, ``Dᵀ``
+  ``z``; *residual* (one thread per column j, coalesced; one block per ``tile`` rows, so many
+  blocks per instance) turns ``G`` into ``D`` in place with partial sums of ``c_j`` and a
+  float64 loss per block; *step* forms ∇ by shared tiles of ``D``, ``Dᵀ``
   and ``W`` and applies the update, reading W from one buffer and writing the other (double
   buffering: other blocks still read the old W).
 
-Both paths use only dynamic shared memory (also the one kind that numba-cuda's simulator
-allocates without a race between its threads).
+Kernels live in :mod:`~incipoly.kernels.cuda_small` and :mod:`~incipoly.kernels.cuda_tiled`,
+device functions in :mod:`~incipoly.kernels.cuda_device`; block sizes are checked against the
+compiled kernels' registers and shared memory before anything runs
+(:mod:`~incipoly.kernels.cuda_launch`). Both paths use only dynamic shared memory (also the one
+kind that numba-cuda's simulator allocates without a race between its threads).
 
 Memory: all arrays stay on the device for the whole run, C-contiguous, instance-major:
 ``W`` (S, n, m) (×2 on the tiled path), AdamW moments (S, n, m) (a (S, 1, 1) placeholder for
-other optimisers), ``keys`` (S,), ``bad_step`` (S,); tiled scratch ``G/D`` (S, n, n), ``z``, ``c``
-(S, n), ``ξ`` (S, m), loss partials (S, ⌈n/tile²⌉) float64. Only ``bad_step`` comes back per
-chunk; :meth:`CudaState.weights` copies W on demand.
+other optimisers), ``keys`` (S,), ``bad_step`` (S,); tiled scratch ``G/D`` (S, n, n), ``z`` (S, n),
+``c`` partials (S, ⌈n/tile⌉, n), ``ξ`` (S, m), loss partials (S, ⌈n/tile⌉·⌈n/tile²⌉) float64.
+Only ``bad_step`` comes back per chunk; :meth:`CudaState.weights` copies W on demand.
 
 Noise parity: kernels call the same ``register_jitable`` :func:`~incipoly.kernels.noise.noise_value`
 with the same counters (instance key, 0-based step, hidden unit), computed in float64 and then
@@ -51,376 +55,75 @@ sum of the ``(ReLU(P) − δ)²``, each squared in the weights' dtype as the CPU
 and at the chunk's last step when its updated weights are non-finite; flagged instances are
 frozen (the tiled path then only copies W between its buffers).
 """
-import functools
-import math
-
 import numpy as np
 
 from ..config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
 from . import cpu
-from .cpu import _B1, _B1C, _B2, _B2C, _DECAY, _EPS, _L1, _LR, OPT_CODES, make_hyperparameters
-from .noise import NOISE_CODES, noise_value
-
-try:
-    from numba import cuda
-except ImportError:  # numba without a CUDA target and numba-cuda not installed
-    cuda = None
-from numba import float64, from_dtype
+from .cpu import OPT_CODES, make_hyperparameters
+from .cuda_device import INSTALL_HINT, cuda, require_gpu, step_schedule
+from .cuda_launch import MAX_GRID_YZ, SHARED_LIMIT, check_block, check_range, launch
+from .cuda_small import _small_kernel, small_shared_bytes
+from .cuda_tiled import _tiled_kernels
+from .noise import NOISE_CODES
 
 #: Largest shared memory (bytes, :func:`small_shared_bytes`) of a small-path block; larger
 #: problems take the tiled path. 48 KiB: what every GPU gives a block without opting in.
-SMALL_MAX_BYTES = 48 * 1024
+SMALL_MAX_BYTES = SHARED_LIMIT
 #: Threads per block on the small path.
 SMALL_THREADS = 128
 #: Tile edge of the tiled path (blocks of TILE×TILE threads).
 TILE = 16
+#: Largest tile edge accepted. Up to 16 the launch bound (65536/tile² ≥ 256 registers) does not
+#: constrain the compiler, so no tile spills where the default does not. Above, the tiled
+#: kernels' loops over a tile are unrolled into different code per edge, needing up to 122
+#: registers (float64 gram, tile 22), and they spill from 24 on (float64 gram, sm_80 and sm_90;
+#: float32 gram at 28) — measured with :mod:`incipoly.kernels.cuda_check`.
+MAX_TILE = 16
 #: The tiled path puts instances on grid axes y/z, which CUDA caps at this many blocks.
-MAX_TILED_INSTANCES = 65535
-
-INSTALL_HINT = 'pip install "incipoly[cuda]"'
+MAX_TILED_INSTANCES = MAX_GRID_YZ
 
 
-def require_gpu():
-    """Raise a clear error unless numba-cuda is importable and sees a usable GPU."""
-    if cuda is None:
-        raise ImportError(
-            'backend="cuda" needs numba-cuda (numba\'s CUDA target), which is not installed. '
-            f'Install it with: {INSTALL_HINT} (it also needs an NVIDIA driver; add the CUDA '
-            'libraries with pip install "numba-cuda[cu12]" or "numba-cuda[cu13]" to match it).')
-    if not cuda.is_available():
-        raise RuntimeError(
-            'backend="cuda" found no usable NVIDIA GPU: numba.cuda.is_available() is False '
-            '(no GPU, no driver, or no CUDA libraries). On a machine with a GPU: '
-            f'{INSTALL_HINT}, plus "numba-cuda[cu12]" or "numba-cuda[cu13]" for the CUDA '
-            'libraries matching the driver. incipoly.available_backends() lists what works here; '
-            'backend="cpu" always does.')
+def tiled_launches(S, n, m, dtype, tile):
+    """``{kernel: (grid, block, dynamic shared bytes)}`` of the tiled path's four kernels."""
+    threads, nt, size = tile * tile, -(-n // tile), np.dtype(dtype).itemsize
+    tile_bytes = tile * (tile + 1) * size
+    return {
+        "noise": ((-(-m // threads), S), threads, 0),
+        "gram": ((nt * (nt + 1) // 2, S), (tile, tile), 2 * tile_bytes + tile * size),
+        "residual": ((-(-n // threads), nt, S), threads, 8 * threads),
+        "step": ((-(-m // tile), nt, S), (tile, tile), 3 * tile_bytes),
+    }
 
 
-def small_shared_bytes(n, m, dtype, threads):
-    """Shared memory of one small-path block: a float64 loss partial per thread, then W, D, ∇,
-    ξ and z: ``8·threads + (2nm + n² + m + n)·itemsize`` bytes."""
-    return 8 * threads + (2 * n * m + n * n + m + n) * np.dtype(dtype).itemsize
+def choose_path(S, n, m, dtype, small_max_bytes, small_threads, tile):
+    """Validate the launch parameters of a one-hot run and pick its path.
 
+    Returns
+    -------
+    path : {"small", "tiled"}
+    launches : dict
+        ``{kernel: (grid, block, dynamic shared bytes)}`` of the kernels that path launches.
 
-def step_schedule(hp64, t0, nsteps, dtype):
-    """AdamW's ``lr/(1 − β₁ᵗ)`` and ``√(1 − β₂ᵗ)`` for the 1-based steps ``t0+1 … t0+nsteps``.
-
-    Float64 (libm ``pow``, like :func:`incipoly.kernels.cpu._step_scalars`), then cast: shape
-    ``(nsteps, 2)`` in ``dtype``.
+    Raises
+    ------
+    ValueError
+        Naming ``small_max_bytes``, ``small_threads``, ``tile`` or ``instances`` when outside
+        its accepted range (block sizes: :func:`incipoly.kernels.cuda_launch.check_block`).
     """
-    lr, b1, b2 = float(hp64[_LR]), float(hp64[_B1]), float(hp64[_B2])
-    out = np.empty((nsteps, 2))
-    for q in range(nsteps):
-        t = float(t0 + q + 1)
-        out[q, 0] = lr / (1.0 - b1 ** t)
-        out[q, 1] = math.sqrt(1.0 - b2 ** t)
-    return out.astype(dtype)
-
-
-@functools.cache
-def _device_functions(dtype):
-    """Residual and optimiser update as device functions for ``dtype`` (typed constants keep
-    float32 arithmetic in float32)."""
-    zero, one = dtype.type(0), dtype.type(1)
-
-    @cuda.jit(device=True)
-    def sign(x):
-        """``np.sign``: ±1, zero at ±0, NaN at NaN."""
-        if x > zero:
-            return one
-        if x < zero:
-            return -one
-        return x * zero
-
-    @cuda.jit(device=True)
-    def residual(p, diag):
-        """``(D, r²)`` for one entry: ``d = ReLU(p)``, ``r = d − δ``, ``D = 2r`` where ``p > 0``
-        else ``0``. ``r²`` is squared in the weights' dtype, as the CPU loss is (Numba's
-        ``float()`` keeps float32), then widened for the float64 sum, so both backends see a
-        non-finite loss at the same step; ``p − p`` (not 0) lets NaN and ±inf reach it."""
-        d = p if p > zero else p - p
-        r = d - one if diag else d
-        return (r + r if p > zero else d + d), float64(r * r)
-
-    @cuda.jit(device=True)
-    def update(opt, w, m1, v, g, hp, step_size, bc2_sqrt):
-        """One weight's optimiser step, the CPU ``_update`` formula for formula; ``(w, m1, v)``.
-
-        adamw: ``g ← g + λ sign(w)``, ``m ← m + (1−β₁)(g − m)``, ``v ← β₂v + (1−β₂)g²``,
-        ``w ← w(1 − lr·wd) − (lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)``; sgd:
-        ``w ← w(1 − lr·wd) − lr(g + λ sign(w))``; gd-prox: ``u = w(1 − lr·wd) − lr·g``,
-        ``w ← sign(u)·max(|u| − lr·λ, 0)``.
-        """
-        lr, l1, decay = hp[_LR], hp[_L1], hp[_DECAY]
-        if opt == 0:
-            gk = g + l1 * sign(w)
-            mk = m1 + hp[_B1C] * (gk - m1)
-            vk = v * hp[_B2] + hp[_B2C] * gk * gk
-            return w * decay + -step_size * mk / (math.sqrt(vk) / bc2_sqrt + hp[_EPS]), mk, vk
-        if opt == 1:
-            return w * decay + -lr * (g + l1 * sign(w)), m1, v
-        u = w * decay + -lr * g
-        a = abs(u) - lr * l1
-        return (sign(u) * a if a > zero else u * zero), m1, v
-
-    return residual, update
-
-
-@functools.cache
-def _block_loss_is_finite():
-    """Device function ``finite = f(part, loss, tid, threads, bad_step, s, t)`` for one-block-per-
-    instance kernels: sums every thread's float64 ``loss`` into ``part[0]`` (thread 0, in thread
-    order, so the total does not depend on timing), flags ``bad_step[s] = t`` when it is not
-    finite, and returns that verdict to every thread. Both barriers are inside: every thread of
-    the block must call it. ``part[0]`` is next written after two more barriers."""
-
-    @cuda.jit(device=True)
-    def block_loss_is_finite(part, loss, tid, threads, bad_step, s, t):
-        part[tid] = loss
-        cuda.syncthreads()
-        if tid == 0:
-            for q in range(1, threads):
-                loss += part[q]
-            part[0] = loss
-            if not math.isfinite(loss):
-                bad_step[s] = t
-        cuda.syncthreads()
-        return math.isfinite(part[0])
-
-    return block_loss_is_finite
-
-
-@functools.cache
-def _small_kernel(dtype, threads):
-    """One block per instance, ``nsteps`` steps per launch, everything in shared memory."""
-    zero = dtype.type(0)
-    residual, update = _device_functions(dtype)
-    block_loss_is_finite = _block_loss_is_finite()
-    nbtype = from_dtype(dtype)
-    base = threads * 8 // dtype.itemsize  # the weights' arrays start after the float64 partials
-
-    @cuda.jit
-    def chunk(W, M1, V, keys, hp, sched, t0, nsteps, opt, noise, sigma, bad_step):
-        """Steps ``t0 … t0+nsteps−1``; grid S, ``threads`` threads, dynamic shared memory
-        :func:`small_shared_bytes`."""
-        s = cuda.blockIdx.x
-        tid = cuda.threadIdx.x
-        n, m = W.shape[1], W.shape[2]
-        nm, nn = n * m, n * n
-        part = cuda.shared.array(0, float64)
-        buf = cuda.shared.array(0, nbtype)
-        w = buf[base:base + nm]
-        D = buf[base + nm:base + nm + nn]
-        grad = buf[base + nm + nn:base + 2 * nm + nn]
-        xi = buf[base + 2 * nm + nn:base + 2 * nm + nn + m]
-        z = buf[base + 2 * nm + nn + m:base + 2 * nm + nn + m + n]
-        if bad_step[s] >= 0:
-            return
-        for e in range(tid, nm, threads):
-            w[e] = W[s, e // m, e % m]
-        cuda.syncthreads()
-        noisy = noise != 0
-        finite = True
-        for t in range(t0, t0 + nsteps):
-            if noisy:
-                for j in range(tid, m, threads):
-                    xi[j] = noise_value(noise, sigma, keys[s], t, j, m)
-                cuda.syncthreads()
-                for j in range(tid, n, threads):
-                    acc = w[j * m] * xi[0]
-                    for l in range(1, m):
-                        acc += w[j * m + l] * xi[l]
-                    z[j] = acc
-                cuda.syncthreads()
-            loss = 0.0
-            for e in range(tid, nn, threads):
-                i = e // n
-                j = e - i * n
-                if i <= j:
-                    g = w[i * m] * w[j * m]
-                    for l in range(1, m):
-                        g += w[i * m + l] * w[j * m + l]
-                    d, r2 = residual(g + z[j] if noisy else g, i == j)
-                    D[e] = d
-                    loss += r2
-                    if i < j:
-                        d, r2 = residual(g + z[i] if noisy else g, False)
-                        D[j * n + i] = d
-                        loss += r2
-            finite = block_loss_is_finite(part, loss, tid, threads, bad_step, s, t)
-            if not finite:
-                break
-            for e in range(tid, nm, threads):
-                k = e // m
-                l = e - k * m
-                acc = zero
-                ck = zero
-                for j in range(n):
-                    djk = D[j * n + k]
-                    acc += (D[k * n + j] + djk) * w[j * m + l]
-                    ck += djk
-                grad[e] = acc + ck * xi[l] if noisy else acc
-            cuda.syncthreads()
-            q = t - t0
-            for e in range(tid, nm, threads):
-                if opt == 0:
-                    k = e // m
-                    l = e - k * m
-                    w[e], M1[s, k, l], V[s, k, l] = update(
-                        opt, w[e], M1[s, k, l], V[s, k, l], grad[e], hp, sched[q, 0], sched[q, 1])
-                else:
-                    w[e], _, _ = update(opt, w[e], zero, zero, grad[e], hp, zero, zero)
-            cuda.syncthreads()
-        for e in range(tid, nm, threads):
-            W[s, e // m, e % m] = w[e]
-            if finite and not math.isfinite(w[e]):
-                bad_step[s] = t0 + nsteps - 1
-
-    return chunk
-
-
-@functools.cache
-def _tiled_kernels(dtype, tile):
-    """``(noise, gram, residual, step)`` kernels of the tiled path for ``dtype`` and ``tile``."""
-    zero = dtype.type(0)
-    residual, update = _device_functions(dtype)
-    nbtype = from_dtype(dtype)
-    threads = tile * tile
-    pad = tile + 1  # padded rows: column reads of a tile hit distinct banks
-
-    @cuda.jit
-    def noise_kernel(xi, keys, t, noise, sigma, bad_step):
-        """``ξ[s, l]`` for step ``t``; grid (⌈m/tile²⌉, S), tile² threads."""
-        s = cuda.blockIdx.y
-        l = cuda.blockIdx.x * threads + cuda.threadIdx.x
-        m = xi.shape[1]
-        if l < m and bad_step[s] < 0:
-            xi[s, l] = noise_value(noise, sigma, keys[s], t, l, m)
-
-    @cuda.jit
-    def gram_kernel(W, xi, G, z, noisy, bad_step):
-        """``G = W Wᵀ`` by upper tiles ``(ti ≤ tj)``, mirrored; diagonal tiles also give
-        ``z = W ξ``. Grid (T(T+1)/2, S) with ``T = ⌈n/tile⌉``, blocks (tile, tile)."""
-        s = cuda.blockIdx.y
-        if bad_step[s] >= 0:
-            return
-        n, m = W.shape[1], W.shape[2]
-        nt = (n + tile - 1) // tile
-        ti = 0
-        r = cuda.blockIdx.x
-        while r >= nt - ti:
-            r -= nt - ti
-            ti += 1
-        tj = ti + r
-        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-        sh = cuda.shared.array(0, nbtype)  # A, B: (tile, pad) row-major; X: (tile,)
-        A = sh[:tile * pad]
-        B = sh[tile * pad:2 * tile * pad]
-        X = sh[2 * tile * pad:2 * tile * pad + tile]
-        row_a, row_b = ti * tile + ty, tj * tile + ty
-        with_z = noisy and ti == tj and ty == 0
-        acc = zero
-        zacc = zero
-        for l0 in range(0, m, tile):
-            l = l0 + tx
-            A[ty * pad + tx] = W[s, row_a, l] if row_a < n and l < m else zero
-            B[ty * pad + tx] = W[s, row_b, l] if row_b < n and l < m else zero
-            if with_z:
-                X[tx] = xi[s, l] if l < m else zero
-            cuda.syncthreads()
-            for q in range(tile):
-                acc += A[ty * pad + q] * B[tx * pad + q]
-            if with_z:
-                for q in range(tile):
-                    zacc += B[tx * pad + q] * X[q]
-            cuda.syncthreads()
-        i, j = ti * tile + ty, tj * tile + tx
-        if i < n and j < n:
-            G[s, i, j] = acc
-            G[s, j, i] = acc
-            if with_z:
-                z[s, j] = zacc
-
-    @cuda.jit
-    def residual_kernel(G, z, c, lossp, noisy, bad_step):
-        """In place ``G → D``, ``c_j = Σ_i D_ij`` and this block's float64 loss into
-        ``lossp[s, block]``; one thread per column, grid (⌈n/tile²⌉, S), tile² threads."""
-        s = cuda.blockIdx.y
-        if bad_step[s] >= 0:
-            return
-        tid = cuda.threadIdx.x
-        j = cuda.blockIdx.x * threads + tid
-        n = G.shape[1]
-        part = cuda.shared.array(0, float64)
-        loss = 0.0
-        if j < n:
-            zj = z[s, j]
-            cj = zero
-            for i in range(n):
-                d, r2 = residual(G[s, i, j] + zj if noisy else G[s, i, j], i == j)
-                G[s, i, j] = d
-                cj += d
-                loss += r2
-            c[s, j] = cj
-        part[tid] = loss
-        cuda.syncthreads()
-        if tid == 0:
-            total = part[0]
-            for q in range(1, threads):
-                total += part[q]
-            lossp[s, cuda.blockIdx.x] = total
-
-    @cuda.jit
-    def step_kernel(W, W_out, M1, V, D, c, xi, lossp, hp, sched, q, t, t_last, opt, noisy,
-                    bad_step):
-        """``∇ = (D + Dᵀ) W + c ξᵀ`` by (tile, tile) tiles and the update ``W → W_out``; flags
-        step ``t`` when its loss is non-finite (then copies W). Grid (⌈m/tile⌉, ⌈n/tile⌉, S)."""
-        s = cuda.blockIdx.z
-        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-        kb = cuda.blockIdx.y * tile
-        k, l = kb + ty, cuda.blockIdx.x * tile + tx
-        n, m = W.shape[1], W.shape[2]
-        inside = k < n and l < m
-        # Flags from earlier steps only: blocks of this launch may be writing t meanwhile.
-        flagged = bad_step[s]
-        frozen = flagged >= 0 and flagged < t
-        if not frozen:
-            total = 0.0
-            for b in range(lossp.shape[1]):
-                total += lossp[s, b]
-            if not math.isfinite(total):
-                frozen = True
-                if k == 0 and l == 0:
-                    bad_step[s] = t
-        if frozen:
-            if inside:
-                W_out[s, k, l] = W[s, k, l]
-            return
-        sh = cuda.shared.array(0, nbtype)  # A, B, Wt: (tile, pad) row-major
-        A = sh[:tile * pad]
-        B = sh[tile * pad:2 * tile * pad]
-        Wt = sh[2 * tile * pad:3 * tile * pad]
-        acc = zero
-        for j0 in range(0, n, tile):
-            A[ty * pad + tx] = D[s, k, j0 + tx] if k < n and j0 + tx < n else zero
-            B[ty * pad + tx] = D[s, j0 + ty, kb + tx] if j0 + ty < n and kb + tx < n else zero
-            Wt[ty * pad + tx] = W[s, j0 + ty, l] if j0 + ty < n and l < m else zero
-            cuda.syncthreads()
-            for jj in range(tile):
-                acc += (A[ty * pad + jj] + B[jj * pad + ty]) * Wt[jj * pad + tx]
-            cuda.syncthreads()
-        if inside:
-            g = acc + c[s, k] * xi[s, l] if noisy else acc
-            if opt == 0:
-                w, M1[s, k, l], V[s, k, l] = update(opt, W[s, k, l], M1[s, k, l], V[s, k, l], g,
-                                                    hp, sched[q, 0], sched[q, 1])
-            else:
-                w, _, _ = update(opt, W[s, k, l], zero, zero, g, hp, zero, zero)
-            W_out[s, k, l] = w
-            if t == t_last and not math.isfinite(w):
-                bad_step[s] = t
-
-    return noise_kernel, gram_kernel, residual_kernel, step_kernel
+    check_range("small_max_bytes", small_max_bytes, 0, SHARED_LIMIT,
+                "shared memory of one block without an opt-in")
+    check_range("small_threads", small_threads, 1, 1024, "threads per CUDA block")
+    check_range("tile", tile, 1, MAX_TILE, "tile² threads per CUDA block; larger tiles spill")
+    shared = small_shared_bytes(n, m, dtype, small_threads)
+    if shared <= small_max_bytes:
+        check_block("small", dtype, "small_threads", small_threads, small_threads, shared)
+        return "small", {"small": (S, small_threads, shared)}
+    check_range("instances", S, 1, MAX_TILED_INSTANCES,
+                "the tiled CUDA path's grid y/z extent; split the seeds")
+    launches = tiled_launches(S, n, m, dtype, tile)
+    for name, (_, _, dyn) in launches.items():
+        check_block(name, dtype, "tile", tile, tile * tile, dyn)
+    return "tiled", launches
 
 
 class CudaState:
@@ -434,8 +137,8 @@ class CudaState:
     keys : ndarray of uint64, shape (S,)
         Noise keys (:func:`incipoly.init.noise_keys`).
     small_max_bytes, small_threads, tile : int, optional
-        Path threshold (bytes of :func:`small_shared_bytes`), block size of the small path and
-        tile edge of the tiled path; module defaults :data:`SMALL_MAX_BYTES`,
+        Path threshold (bytes of :func:`small_shared_bytes`, at most 48 KiB), block size of the
+        small path and tile edge of the tiled path; module defaults :data:`SMALL_MAX_BYTES`,
         :data:`SMALL_THREADS`, :data:`TILE` (read at construction, so tests can change them).
 
     Attributes
@@ -448,25 +151,22 @@ class CudaState:
 
     Raises
     ------
+    ValueError
+        Launch parameters the compiled kernels cannot run with (:func:`choose_path`), checked
+        first, before the GPU is looked for.
     ImportError, RuntimeError
         Without numba-cuda, or without a usable GPU (message says how to install).
     """
 
     def __init__(self, config, W, keys, *, small_max_bytes=None, small_threads=None, tile=None):
-        require_gpu()
         S, n, m = W.shape
         self.dtype = np.dtype(W.dtype)
         self.small_max_bytes = SMALL_MAX_BYTES if small_max_bytes is None else small_max_bytes
         self.small_threads = SMALL_THREADS if small_threads is None else small_threads
         self.tile = TILE if tile is None else tile
-        if not (1 <= self.small_threads <= 1024 and 1 <= self.tile <= 32):
-            raise ValueError("small_threads must lie in [1, 1024] and tile in [1, 32] (CUDA "
-                             f"blocks hold 1024 threads); got {self.small_threads}, {self.tile}")
-        self._shared = small_shared_bytes(n, m, self.dtype, self.small_threads)
-        self.path = "small" if self._shared <= self.small_max_bytes else "tiled"
-        if self.path == "tiled" and S > MAX_TILED_INSTANCES:
-            raise ValueError(f"the tiled CUDA path trains at most {MAX_TILED_INSTANCES} instances "
-                             f"per call; got {S} (split the seeds)")
+        self.path, self._launch = choose_path(S, n, m, self.dtype, self.small_max_bytes,
+                                              self.small_threads, self.tile)
+        require_gpu()
         self.opt = OPT_CODES[config.optimizer]
         self.noise = NOISE_CODES[config.noise]
         self.sigma = float(config.noise_std)
@@ -484,31 +184,21 @@ class CudaState:
             self._kernel = _small_kernel(self.dtype, self.small_threads)
         else:
             self._kernels = _tiled_kernels(self.dtype, self.tile)
-            threads = self.tile * self.tile
+            nt = -(-n // self.tile)
             self._W_out = cuda.device_array_like(self._W)
             self._G = cuda.device_array((S, n, n), self.dtype)
             self._z = cuda.to_device(np.zeros((S, n), self.dtype))
-            self._c = cuda.device_array((S, n), self.dtype)
+            self._cp = cuda.device_array((S, nt, n), self.dtype)
             self._xi = cuda.device_array((S, m if self.noise else 1), self.dtype)
-            self._lossp = cuda.device_array((S, -(-n // threads)), np.float64)
-            # (grid, block, stream, dynamic shared bytes) of each kernel
-            tile, nt, size = self.tile, -(-n // self.tile), self.dtype.itemsize
-            tile_bytes = tile * (tile + 1) * size
-            self._launch = {
-                "noise": ((-(-m // threads), S), threads, 0, 0),
-                "gram": ((nt * (nt + 1) // 2, S), (tile, tile), 0, 2 * tile_bytes + tile * size),
-                "residual": ((-(-n // threads), S), threads, 0, 8 * threads),
-                "step": ((-(-m // tile), nt, S), (tile, tile), 0, 3 * tile_bytes),
-            }
+            self._lossp = cuda.device_array((S, nt * -(-n // self.tile ** 2)), np.float64)
 
     def advance(self, t0, nsteps):
         """Run steps ``t0 … t0+nsteps−1`` on the device; return the indices of diverged instances."""
         sched = cuda.to_device(step_schedule(self._hp64, t0, nsteps, self.dtype))
-        S = self.bad_step.shape[0]
         if self.path == "small":
-            self._kernel[S, self.small_threads, 0, self._shared](
-                self._W, self._M1, self._V, self._keys, self._hp, sched, t0, nsteps, self.opt,
-                self.noise, self.sigma, self._bad)
+            launch("small", self._kernel, *self._launch["small"],
+                   self._W, self._M1, self._V, self._keys, self._hp, sched, t0, nsteps, self.opt,
+                   self.noise, self.sigma, self._bad)
         else:
             self._advance_tiled(t0, nsteps, sched)
         self._bad.copy_to_host(self.bad_step)
@@ -516,18 +206,20 @@ class CudaState:
 
     def _advance_tiled(self, t0, nsteps, sched):
         noise_k, gram_k, residual_k, step_k = self._kernels
+        at = self._launch
         noisy = self.noise != 0
         for q in range(nsteps):
             t = t0 + q
             if noisy:
-                noise_k[self._launch["noise"]](self._xi, self._keys, t, self.noise, self.sigma,
-                                               self._bad)
-            gram_k[self._launch["gram"]](self._W, self._xi, self._G, self._z, noisy, self._bad)
-            residual_k[self._launch["residual"]](self._G, self._z, self._c, self._lossp, noisy,
-                                                 self._bad)
-            step_k[self._launch["step"]](
-                self._W, self._W_out, self._M1, self._V, self._G, self._c, self._xi, self._lossp,
-                self._hp, sched, q, t, t0 + nsteps - 1, self.opt, noisy, self._bad)
+                launch("noise", noise_k, *at["noise"], self._xi, self._keys, t, self.noise,
+                       self.sigma, self._bad)
+            launch("gram", gram_k, *at["gram"], self._W, self._xi, self._G, self._z, noisy,
+                   self._bad)
+            launch("residual", residual_k, *at["residual"], self._G, self._z, self._cp,
+                   self._lossp, noisy, self._bad)
+            launch("step", step_k, *at["step"], self._W, self._W_out, self._M1, self._V, self._G,
+                   self._cp, self._xi, self._lossp, self._hp, sched, q, t, t0 + nsteps - 1,
+                   self.opt, noisy, self._bad)
             self._W, self._W_out = self._W_out, self._W
 
     def weights(self):
@@ -535,5 +227,5 @@ class CudaState:
         return self._W.copy_to_host()
 
 
-__all__ = ["CudaState", "require_gpu", "small_shared_bytes", "step_schedule", "SMALL_MAX_BYTES",
-           "SMALL_THREADS", "TILE"]
+__all__ = ["CudaState", "INSTALL_HINT", "require_gpu", "small_shared_bytes", "step_schedule",
+           "choose_path", "tiled_launches", "SMALL_MAX_BYTES", "SMALL_THREADS", "TILE", "MAX_TILE"]
