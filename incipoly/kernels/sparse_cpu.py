@@ -57,11 +57,11 @@ DENSE_FRACTION = 0.125
 @njit(**_JIT)
 def make_work(n, m, dtype):
     """Work arrays of one instance: ``Xᵀ``, ``P``/``E`` (n×BLOCK), ``H``, ``G`` (m×BLOCK), column
-    weights (BLOCK), active entries' column and feature (n·BLOCK each) and one example's
-    active features (n)."""
+    weights (BLOCK), active entries' column and feature (n·BLOCK each), one example's active
+    features (n) and its inputs (n, kept zero between examples)."""
     return (np.zeros((n, BLOCK), dtype), np.empty((n, BLOCK), dtype), np.empty((m, BLOCK), dtype),
             np.empty((m, BLOCK), dtype), np.empty(BLOCK, dtype), np.empty(n * BLOCK, np.int64),
-            np.empty(n * BLOCK, np.int64), np.empty(n, np.int64))
+            np.empty(n * BLOCK, np.int64), np.empty(n, np.int64), np.zeros(n, dtype))
 
 
 @njit(fastmath=_FAST, **_JIT)
@@ -155,7 +155,7 @@ def _block_backward(D, has_bias, XT, H, E, G, ent_c, ent_i, nnz, C, dense, gW, g
 @njit(**_JIT)
 def _flush(W, D, bvec, has_bias, rho, work, nnz, C, need_grad, gW, gD, gb):
     """Forward (and backward) of the gathered block; clears its ``Xᵀ`` entries. Returns the loss."""
-    XT, P, H, G, colw, ent_c, ent_i, _ = work
+    XT, P, H, G, colw, ent_c, ent_i, _, _ = work
     n = XT.shape[0]
     dense = nnz > DENSE_FRACTION * n * C
     _block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense)
@@ -198,7 +198,7 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
     float
         The loss.
     """
-    XT, _, H, _, colw, ent_c, ent_i, idx = work
+    XT, _, H, _, colw, ent_c, ent_i, idx, xrow = work
     n, m = W.shape
     zero = W[0, 0] * 0
     if need_grad:
@@ -214,10 +214,13 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
     empty = 0
     for b in range(B):
         if source == _SAMPLED:
-            count = example_features(XT[:, C], idx, key, step, B, b, scale, corr)
+            count = example_features(xrow, idx, key, step, B, b, scale, corr)
             for a in range(count):
+                i = idx[a]
+                XT[i, C] = xrow[i]
+                xrow[i] = 0
                 ent_c[nnz + a] = C
-                ent_i[nnz + a] = idx[a]
+                ent_i[nnz + a] = i
         elif source == _ONE_HOT:
             XT[b, C] = 1
             ent_c[nnz] = C

@@ -8,7 +8,7 @@ has :mod:`incipoly.kernels.cuda`). Same model and formulas as :mod:`incipoly.ker
     ∂b_j = Σ_b E_bj
 
 One block of ``threads`` threads per instance runs a whole chunk of steps in one launch, phases
-separated by ``syncthreads``: draw the batch (:func:`~incipoly.kernels.sparse_cpu.feature_value`,
+separated by ``syncthreads``: draw the batch (:func:`~incipoly.kernels.sparse_sampler.example_features`,
 the very function the CPU calls, at the same counters) and the noise; ``H``; ``E`` with a float64
 loss partial per thread; loss check; ``G``; gradients (one thread per weight, summing over the
 batch); the optimiser update of :func:`incipoly.kernels.cuda._device_functions` (L1 on ``W`` only,
@@ -30,7 +30,7 @@ from ..config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
 from .cpu import _L1, make_hyperparameters
 from .cuda import _block_loss_is_finite, _device_functions, cuda, require_gpu, step_schedule
 from .noise import noise_value
-from .sparse_cpu import feature_value
+from .sparse_sampler import example_features, gap_scale
 
 #: Threads per block (one block per instance).
 THREADS = 128
@@ -57,13 +57,14 @@ def _kernel(dtype, threads):
         if bad_step[s] >= 0:
             return
         noisy = noise != 0
+        scale = gap_scale(p, corr)
         finite = True
         for t in range(t0, t0 + nsteps):
             if sparse:
-                for e in range(tid, B * n, threads):
-                    b = e // n
-                    i = e - b * n
-                    X[s, b, i] = feature_value(in_keys[s], t, B, n, b, i, p, corr)
+                for b in range(tid, B, threads):
+                    for i in range(n):
+                        X[s, b, i] = zero
+                    example_features(X[s, b], X[s, b, :0], in_keys[s], t, B, b, scale, corr)
             if noisy:
                 for e in range(tid, rows * m, threads):
                     r = e // m
