@@ -72,9 +72,18 @@ def time_shape(problem, repeats):
         t = time.perf_counter()
         f()
         first[name] = time.perf_counter() - t
+    cpu = {name: [] for name in impls}
+
+    def with_cpu_time(name, f):
+        def call():
+            t = time.process_time()
+            f()
+            cpu[name].append(time.process_time() - t)
+        return call
     load_before = os.getloadavg()
-    times = time_alternating(impls, repeats)
+    times = time_alternating({k: with_cpu_time(k, f) for k, f in impls.items()}, repeats)
     return {"s_per_step": {k: (np.asarray(v) / steps[k]).tolist() for k, v in times.items()},
+            "cpu_s_per_step": {k: (np.asarray(v[1:]) / steps[k]).tolist() for k, v in cpu.items()},
             "first_call_s": first, "steps_per_call": steps,
             "load_before": load_before, "load_after": os.getloadavg()}
 
@@ -83,15 +92,18 @@ def table(results, peak):
     rows = []
     for name, r in results.items():
         med = {k: float(np.median(v)) for k, v in r["s_per_step"].items()}
+        cpu = {k: float(np.median(v)) for k, v in r["cpu_s_per_step"].items()}
         floor = r["flops_per_step"] / peak
         rows.append([name, f"{med['incipoly'] * 1e3:.3g}",
                      *(f"{med[p] * 1e3:.3g} ({med[p] / med['incipoly']:.2f}×)" for p in PEERS),
+                     " / ".join(f"{cpu[k] * 1e3:.3g}" for k in ("incipoly", *PEERS)),
                      f"{floor * 1e3:.3g}",
                      " ".join(f"{x:.1f}" for x in r["load_before"][:1] + r["load_after"][:1]),
                      " / ".join(f"{r['first_call_s'][k]:.1f}" for k in ("incipoly", *PEERS)),
                      " / ".join(f"{r['check'][k]:.1e}" for k in PEERS)])
     headers = ["shape", "incipoly ms/step", *(f"{p} ms/step (÷ incipoly)" for p in PEERS),
-               "dense floor ms/step", "load 1-min before, after", "first call s (i/jax/tc/te)",
+               "process CPU ms/step (i/jax/tc/te)", "dense floor ms/step",
+               "load 1-min before, after", "first call s (i/jax/tc/te)",
                "check max |Δ| (jax/tc/te)"]
     return markdown_table(headers, rows)
 
@@ -125,7 +137,9 @@ def main(argv=None):
         print(f"{name}: done ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     text = "\n\n".join([
         machine_block(info), table(results, peak),
-        f"ms/step: median of {args.repeats} alternating repetitions (rotating order); each "
+        f"ms/step: wall-clock median of {args.repeats} alternating repetitions (rotating "
+        f"order); process CPU: median CPU seconds of all the process's threads (under load, "
+        f"what each implementation costs in CPU, spin-waiting included); each "
         f"implementation draws its own batches/noise inside the timed steps. 'first call': the "
         f"untimed warm-up call (compilation: numba cache, XLA, inductor), excluded from the "
         f"medians. Check: max |Δ| of every parameter after {args.check_steps} steps from "

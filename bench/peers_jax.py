@@ -8,7 +8,6 @@ its own noise or sparse batch with ``jax.random`` inside the scan (timed runs); 
 from __future__ import annotations
 
 import numpy as np
-
 from problems import ADAM, Problem
 
 

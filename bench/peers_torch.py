@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from problems import ADAM, Problem
 from reference import TORCH_THREADS, torch_loop
 

@@ -25,7 +25,7 @@ def _kernel_loss_and_grads(W, D, b, X, Xi, rho, noisy=True):
     B = X.shape[0]
     tied = D is None
     gW, gD, gb = np.empty((n, m)), np.empty((n, m)), np.empty(n)
-    work = sparse_cpu.make_work(n, m, np.float64)
+    work = sparse_cpu.make_work(n, m, B, np.float64)
     loss = sparse_cpu.loss_and_grads(W, W if tied else D, np.zeros(1) if b is None else b, rho, 2,
                                      X, np.uint64(0), 0, B, 1.0, 0, Xi, noisy, Xi.shape[0] > 1,
                                      tied, b is not None, True, work, gW, gD, gb)

@@ -14,15 +14,17 @@ One-hot inputs are ``X = I`` (``B = n``), which with ``ρ = 1``, tied, no bias i
 
 How a step runs (one instance; instances in parallel, each with private work arrays):
 
-- Sparse batches are drawn inside the compiled loop, example by example, by
-  :func:`~incipoly.kernels.sparse_sampler.example_features`, which visits only the active
-  features. Examples with no active feature and no per-example noise all have ``H_b = ξ``, so
-  they are counted and enter once, as one column weighted by their count.
+- Sparse batches are drawn inside the compiled loop by :mod:`~incipoly.kernels.sparse_sampler`,
+  which visits only the active features: first the first present unit of every example (one
+  independent draw each, so the draws overlap), then each example's features. Examples with
+  no active feature and no per-example noise all have ``H_b = ξ``, so they are counted and
+  enter once, as one column weighted by their count.
 - The other examples are gathered into blocks of up to :data:`BLOCK` columns stored transposed
-  (feature × example, examples contiguous), so every dense product below is a long vectorised
-  loop over examples. The encoder products ``H = XW`` and ``∂L/∂W = Xᵀ(E D)`` visit the block's
-  list of active entries when fewer than :data:`DENSE_FRACTION` of its entries are non-zero, the
-  dense block otherwise (same sums, same order of features).
+  (feature × example), and each block takes one of the two paths of
+  :mod:`~incipoly.kernels.sparse_blocks`: the Gram path (``P_c = b + Dξ + Σ_active x_ic (DWᵀ)_i``,
+  ``2n`` multiply–adds per active entry) for sparse blocks without per-example noise, else
+  the hidden path (``H = XW + ξ``, ``P = DH + b``: long vectorised loops over examples, the
+  encoder products over the active-entry list when the block is sparse).
 - Arithmetic is in the weights' dtype (vectorised with reassociation), the loss in float64;
   optimiser updates reuse :func:`incipoly.kernels.cpu._update` on each parameter array (the L1
   term acts on ``W`` only, weight decay on every parameter).
@@ -33,12 +35,30 @@ chunking, thread count or which seeds share a call.
 import numpy as np
 from numba import njit, prange
 
-from .cpu import _FAST, _JIT, _L1, _SIGMA, _all_finite, _step_scalars, _update
+from .cpu import _JIT, _L1, _SIGMA, _all_finite, _step_scalars, _update
 from .noise import mix64, noise_value
-from .sparse_sampler import CORRELATION_CODES, example_features, gap_scale
+from .sparse_blocks import (
+    DENSE_FRACTION,
+    GRAM_ENTRIES,
+    block_backward,
+    block_forward,
+    block_residual,
+    gram_backward,
+    gram_finish,
+    gram_forward,
+    gram_setup,
+)
+from .sparse_sampler import (
+    CORRELATION_CODES,
+    example_base,
+    example_features,
+    gap_scale,
+    next_unit,
+    units,
+)
 
-__all__ = ["INPUT_CODES", "CORRELATION_CODES", "EVAL_SALT", "BLOCK", "DENSE_FRACTION",
-           "loss_and_grads", "train_chunk", "eval_loss", "output_weights", "batch_size"]
+__all__ = ["INPUT_CODES", "CORRELATION_CODES", "EVAL_SALT", "BLOCK", "loss_and_grads",
+           "train_chunk", "eval_loss", "output_weights", "batch_size"]
 
 INPUT_CODES = {"one-hot": 0, "sparse": 1}
 #: Source of a step's batch in :func:`loss_and_grads`: the identity, the sampler, a given array.
@@ -50,121 +70,42 @@ EVAL_SALT = np.uint64(0xD1B54A32D192ED03)
 
 #: Examples per block (the block's arrays stay in the L1/L2 cache).
 BLOCK = 128
-#: Dense encoder products above this fraction of non-zero entries in a block.
-DENSE_FRACTION = 0.125
 
 
 @njit(**_JIT)
-def make_work(n, m, dtype):
+def make_work(n, m, B, dtype):
     """Work arrays of one instance: ``Xᵀ``, ``P``/``E`` (n×BLOCK), ``H``, ``G`` (m×BLOCK), column
     weights (BLOCK), active entries' column and feature (n·BLOCK each), one example's active
-    features (n) and its inputs (n, kept zero between examples)."""
+    features (n) and its inputs (n, kept zero between examples); for the Gram path
+    ``Gᵀ = W Dᵀ`` and ``Tᵀ`` (n×n), ``b + Dξ`` and ``Σ_c E_c`` (n); each example's first
+    present unit (B)."""
     return (np.zeros((n, BLOCK), dtype), np.empty((n, BLOCK), dtype), np.empty((m, BLOCK), dtype),
             np.empty((m, BLOCK), dtype), np.empty(BLOCK, dtype), np.empty(n * BLOCK, np.int64),
-            np.empty(n * BLOCK, np.int64), np.empty(n, np.int64), np.zeros(n, dtype))
-
-
-@njit(fastmath=_FAST, **_JIT)
-def _block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense):
-    """``H[:, :C] += Wᵀ Xᵀ`` (H holds the noise on entry) and ``P = D H + b`` for a block."""
-    n, m = W.shape
-    if dense:
-        for i in range(n):
-            for k in range(m):
-                w = W[i, k]
-                for c in range(C):
-                    H[k, c] += w * XT[i, c]
-    else:
-        for e in range(nnz):
-            c = ent_c[e]
-            i = ent_i[e]
-            x = XT[i, c]
-            for k in range(m):
-                H[k, c] += x * W[i, k]
-    zero = W[0, 0] * 0
-    for j in range(n):
-        bj = bvec[j] if has_bias else zero
-        for c in range(C):
-            P[j, c] = bj
-        for k in range(m):
-            d = D[j, k]
-            for c in range(C):
-                P[j, c] += d * H[k, c]
-
-
-@njit(fastmath=_FAST, **_JIT)
-def _block_residual(P, XT, colw, rho, C):
-    """Loss ``Σ_jc w_c ρ_j R_jc²`` (float64) of a block; ``P`` is overwritten by
-    ``E_jc = w_c ρ_j 2R_jc [P_jc > 0]`` (``w_c``: the column's count of examples)."""
-    n = P.shape[0]
-    zero = P[0, 0] * 0
-    loss = 0.0
-    for j in range(n):
-        r = rho[j]
-        acc = 0.0
-        for c in range(C):
-            p = P[j, c]
-            pos = p > 0
-            res = (p if pos else zero) - XT[j, c]
-            acc += float(colw[c]) * float(res) * float(res)
-            e = colw[c] * r * (res + res)
-            P[j, c] = e if pos else zero
-        loss += float(r) * acc
-    return loss
-
-
-@njit(fastmath=_FAST, **_JIT)
-def _block_backward(D, has_bias, XT, H, E, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb):
-    """Add a block's ``∂L/∂b = Σ_c E_c``, ``∂L/∂D = E Hᵀ`` and ``∂L/∂W = X (E D)`` (G = Dᵀ E)."""
-    n, m = D.shape
-    zero = D[0, 0] * 0
-    for j in range(n):
-        if has_bias:
-            acc = zero
-            for c in range(C):
-                acc += E[j, c]
-            gb[j] += acc
-        for k in range(m):
-            acc = zero
-            for c in range(C):
-                acc += E[j, c] * H[k, c]
-            gD[j, k] += acc
-    for k in range(m):
-        for c in range(C):
-            G[k, c] = zero
-        for j in range(n):
-            d = D[j, k]
-            for c in range(C):
-                G[k, c] += d * E[j, c]
-    if dense:
-        for i in range(n):
-            for k in range(m):
-                acc = zero
-                for c in range(C):
-                    acc += XT[i, c] * G[k, c]
-                gW[i, k] += acc
-    else:
-        for e in range(nnz):
-            c = ent_c[e]
-            i = ent_i[e]
-            x = XT[i, c]
-            for k in range(m):
-                gW[i, k] += x * G[k, c]
+            np.empty(n * BLOCK, np.int64), np.empty(n, np.int64), np.zeros(n, dtype),
+            np.empty((n, n), dtype), np.empty((n, n), dtype), np.empty(n, dtype),
+            np.empty(n, dtype), np.empty(B, np.int64))
 
 
 @njit(**_JIT)
-def _flush(W, D, bvec, has_bias, rho, work, nnz, C, need_grad, gW, gD, gb):
-    """Forward (and backward) of the gathered block; clears its ``Xᵀ`` entries. Returns the loss."""
-    XT, P, H, G, colw, ent_c, ent_i, _, _ = work
-    n = XT.shape[0]
+def _flush(W, D, bvec, has_bias, rho, work, nnz, C, gram_ok, need_grad, gW, gD, gb):
+    """Forward (and backward) of the gathered block; clears its ``Xᵀ`` entries. Returns the loss
+    and whether the Gram path ran (then :func:`_gram_finish` completes the gradients)."""
+    XT, P, H, G, colw, ent_c, ent_i, _, _, GT, Tt, bz, esum, _ = work
+    n, m = W.shape
+    gram = gram_ok and nnz <= GRAM_ENTRIES * m * C
     dense = nnz > DENSE_FRACTION * n * C
-    _block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense)
-    loss = _block_residual(P, XT, colw, rho, C)
-    if need_grad:
-        _block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
+    if gram:
+        gram_forward(bz, XT, P, GT, ent_c, ent_i, nnz, C)
+    else:
+        block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense)
+    loss = block_residual(P, XT, colw, rho, C)
+    if need_grad and gram:
+        gram_backward(XT, P, Tt, esum, ent_c, ent_i, nnz, C)
+    elif need_grad:
+        block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
     for e in range(nnz):
         XT[ent_i[e], ent_c[e]] = 0
-    return loss
+    return loss, gram
 
 
 @njit(**_JIT)
@@ -198,7 +139,7 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
     float
         The loss.
     """
-    XT, _, H, _, colw, ent_c, ent_i, idx, xrow = work
+    XT, _, H, _, colw, ent_c, ent_i, idx, xrow, GT, Tt, bz, esum, first = work
     n, m = W.shape
     zero = W[0, 0] * 0
     if need_grad:
@@ -208,13 +149,20 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
             gb[:] = zero
     every = noisy and per_example
     scale = gap_scale(p, corr) if source == _SAMPLED else 0.0
+    if source == _SAMPLED:
+        U = units(n, corr)
+        for b in range(B):       # the first gap of every example: independent draws
+            first[b] = next_unit(key, example_base(step, B, b, U), 0, U, scale)
+    if not every:
+        gram_setup(W, D, bvec, has_bias, Xi[0], noisy, GT, Tt, bz, esum)
+    used_gram = False
     loss = 0.0
     C = 0
     nnz = 0
     empty = 0
     for b in range(B):
         if source == _SAMPLED:
-            count = example_features(xrow, idx, key, step, B, b, scale, corr)
+            count = example_features(xrow, idx, key, step, B, b, scale, corr, first[b])
             for a in range(count):
                 i = idx[a]
                 XT[i, C] = xrow[i]
@@ -244,12 +192,18 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
             H[k, C] = Xi[r, k] if noisy else zero
         C += 1
         if C == BLOCK:
-            loss += _flush(W, D, bvec, has_bias, rho, work, nnz, C, need_grad, gW, gD, gb)
+            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, not every, need_grad,
+                                gW, gD, gb)
+            loss += part
+            used_gram = used_gram or gram
             C = 0
             nnz = 0
     if empty > 0:
         if C == BLOCK:
-            loss += _flush(W, D, bvec, has_bias, rho, work, nnz, C, need_grad, gW, gD, gb)
+            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, not every, need_grad,
+                                gW, gD, gb)
+            loss += part
+            used_gram = used_gram or gram
             C = 0
             nnz = 0
         colw[C] = empty
@@ -257,7 +211,12 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
             H[k, C] = Xi[0, k] if noisy else zero
         C += 1
     if C > 0:
-        loss += _flush(W, D, bvec, has_bias, rho, work, nnz, C, need_grad, gW, gD, gb)
+        part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, not every, need_grad,
+                            gW, gD, gb)
+        loss += part
+        used_gram = used_gram or gram
+    if need_grad and used_gram:
+        gram_finish(W, D, has_bias, Xi[0], noisy, Tt, esum, gW, gD, gb)
     if need_grad and tied:
         for i in range(n):
             for k in range(m):
@@ -299,7 +258,7 @@ def train_chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, t0, nsteps,
         bs = bias[s]
         X = np.empty((0, n), W.dtype)
         Xi = np.zeros((B if per_example else 1, m), W.dtype)
-        work = make_work(n, m, W.dtype)
+        work = make_work(n, m, B, W.dtype)
         gW = np.empty((n, m), W.dtype)
         gD = np.empty((n, m), W.dtype)
         gb = np.empty(n, W.dtype)
@@ -343,7 +302,7 @@ def eval_loss(W, Dec, bias, in_keys, sparse, corr, p, B, rho, tied, has_bias, l1
         Ds = Ws if tied else Dec[s]
         X = np.empty((0, n), W.dtype)
         Xi = np.zeros((1, m), W.dtype)
-        work = make_work(n, m, W.dtype)
+        work = make_work(n, m, B, W.dtype)
         key = mix64(in_keys[s] ^ EVAL_SALT)
         total = loss_and_grads(Ws, Ds, bias[s], rho, source, X, key, 0, B, p, corr, Xi, False,
                                False, tied, has_bias, False, work, Ws, Ws, rho)

@@ -30,7 +30,7 @@ from ..config import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
 from .cpu import _L1, make_hyperparameters
 from .cuda import _block_loss_is_finite, _device_functions, cuda, require_gpu, step_schedule
 from .noise import noise_value
-from .sparse_sampler import example_features, gap_scale
+from .sparse_sampler import example_base, example_features, gap_scale, next_unit, units
 
 #: Threads per block (one block per instance).
 THREADS = 128
@@ -58,13 +58,16 @@ def _kernel(dtype, threads):
             return
         noisy = noise != 0
         scale = gap_scale(p, corr)
+        U = units(n, corr)
         finite = True
         for t in range(t0, t0 + nsteps):
             if sparse:
                 for b in range(tid, B, threads):
                     for i in range(n):
                         X[s, b, i] = zero
-                    example_features(X[s, b], X[s, b, :0], in_keys[s], t, B, b, scale, corr)
+                    first = next_unit(in_keys[s], example_base(t, B, b, U), 0, U, scale)
+                    example_features(X[s, b], X[s, b, :0], in_keys[s], t, B, b, scale, corr,
+                                     first)
             if noisy:
                 for e in range(tid, rows * m, threads):
                     r = e // m

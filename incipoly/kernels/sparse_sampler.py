@@ -54,7 +54,24 @@ def gap_scale(p, corr):
 
 
 @register_jitable
-def example_features(x, idx, key, step, B, b, scale, corr):
+def next_unit(key, base, k, U, scale):
+    """The first present unit at or after ``k`` (``U`` if none): ``k + g``, the gap ``g``
+    drawn at counter ``4·(base + k)`` (``base = (step·B + b)·U``); ``k`` itself when
+    ``scale = 0`` (``q = 1``). Branch-free, so a loop over examples overlaps the draws."""
+    if scale == 0.0 or k >= U:
+        return k
+    gap = math.log(uniform01(key, np.uint64(4) * (base + np.uint64(k)))) * scale
+    return U if gap >= U - k else k + int(gap)
+
+
+@register_jitable
+def example_base(step, B, b, U):
+    """``(step·B + b)·U``: the counter base of example ``b`` of ``step`` (uint64)."""
+    return (np.uint64(step) * np.uint64(B) + np.uint64(b)) * np.uint64(U)
+
+
+@register_jitable
+def example_features(x, idx, key, step, B, b, scale, corr, k):
     """Write the active features of example ``b`` of ``step`` into ``x`` (length ``n``).
 
     Parameters
@@ -72,6 +89,9 @@ def example_features(x, idx, key, step, B, b, scale, corr):
         :func:`gap_scale` of the feature probability ``p`` (computed once per batch).
     corr : int
         :data:`CORRELATION_CODES` value.
+    k : int
+        The example's first present unit, ``next_unit(key, example_base(step, B, b, U), 0, U,
+        scale)`` (callers may draw it for many examples at once).
 
     Returns
     -------
@@ -81,18 +101,10 @@ def example_features(x, idx, key, step, B, b, scale, corr):
     n = x.shape[0]
     record = idx.shape[0] >= n
     U = units(n, corr)
-    base = (np.uint64(step) * np.uint64(B) + np.uint64(b)) * np.uint64(U)
-    four = np.uint64(4)
+    base = example_base(step, B, b, U)
     count = 0
-    k = 0
     while k < U:
-        c = four * (base + np.uint64(k))
-        if scale != 0.0:
-            gap = math.log(uniform01(key, c)) * scale
-            if gap >= U - k:
-                break
-            k += int(gap)
-            c = four * (base + np.uint64(k))
+        c = np.uint64(4) * (base + np.uint64(k))
         if corr == 0:
             first, last = k, k
         elif corr == 1:
@@ -112,7 +124,7 @@ def example_features(x, idx, key, step, B, b, scale, corr):
             if record:
                 idx[count] = i
             count += 1
-        k += 1
+        k = next_unit(key, base, k + 1, U, scale)
     return count
 
 
@@ -129,7 +141,9 @@ def fill_batch(X, key, step, p, corr):
     nothing = np.empty(0, np.int64)
     scale = gap_scale(p, corr)
     total = 0
+    U = units(X.shape[1], corr)
     for b in range(B):
         X[b, :] = 0
-        total += example_features(X[b], nothing, key, step, B, b, scale, corr)
+        first = next_unit(key, example_base(step, B, b, U), 0, U, scale)
+        total += example_features(X[b], nothing, key, step, B, b, scale, corr, first)
     return total
