@@ -223,6 +223,22 @@ def test_longer_sparse_trajectory_matches_naive():
     assert np.abs(run.b[0] - b).max() <= 1e-10
 
 
+@pytest.mark.parametrize("noise", ["none", "gaussian"])
+@pytest.mark.parametrize("scope", ["step", "example"])
+def test_full_batches_at_p_one_match_naive(noise, scope):
+    """p = 1 without correlation takes the full-block path (every entry drawn in one vectorised
+    loop, B > BLOCK so two blocks): same trajectory as the NumPy reference."""
+    cfg = ip.Config(n_features=4, n_hidden=3, steps=4, optimizer="adamw", lr=1e-2, l1=1e-3,
+                    dtype="float64", inputs="sparse", feature_prob=1.0,
+                    batch_size=sparse_cpu.BLOCK + 22, importance=0.8, bias=True, tied=False,
+                    noise=noise, noise_std=0.0 if noise == "none" else 0.05, noise_scope=scope)
+    run = ip.train(cfg, seeds=[6], progress=False)
+    W, D, b = naive_run(cfg, run, 0)
+    assert np.abs(run.W[0] - W).max() <= 1e-10
+    assert np.abs(run.W_dec[0] - D).max() <= 1e-10
+    assert np.abs(run.b[0] - b).max() <= 1e-10
+
+
 def test_minibatch_kernel_on_the_default_model_matches_the_one_hot_kernel(monkeypatch):
     """The general kernel with X = I, tied, no bias, r = 1 is the paper's model: same trajectory
     as the fast one-hot kernel to rounding (different summation order)."""

@@ -52,6 +52,7 @@ from .sparse_sampler import (
     CORRELATION_CODES,
     example_base,
     example_features,
+    full_block,
     gap_scale,
     next_unit,
     units,
@@ -87,13 +88,14 @@ def make_work(n, m, B, dtype):
 
 
 @njit(**_JIT)
-def _flush(W, D, bvec, has_bias, rho, work, nnz, C, gram_ok, need_grad, gW, gD, gb):
+def _flush(W, D, bvec, has_bias, rho, work, nnz, C, full, gram_ok, need_grad, gW, gD, gb):
     """Forward (and backward) of the gathered block; clears its ``Xᵀ`` entries. Returns the loss
-    and whether the Gram path ran (then :func:`_gram_finish` completes the gradients)."""
+    and whether the Gram path ran (then :func:`gram_finish` completes the gradients). ``full``:
+    every entry of the block is non-zero (no entry list)."""
     XT, P, H, G, colw, ent_c, ent_i, _, _, GT, Tt, bz, esum, _ = work
     n, m = W.shape
-    gram = gram_ok and nnz <= GRAM_ENTRIES * m * C
-    dense = nnz > DENSE_FRACTION * n * C
+    gram = gram_ok and not full and nnz <= GRAM_ENTRIES * m * C
+    dense = full or nnz > DENSE_FRACTION * n * C
     if gram:
         gram_forward(bz, XT, P, GT, ent_c, ent_i, nnz, C)
     else:
@@ -103,8 +105,11 @@ def _flush(W, D, bvec, has_bias, rho, work, nnz, C, gram_ok, need_grad, gW, gD, 
         gram_backward(XT, P, Tt, esum, ent_c, ent_i, nnz, C)
     elif need_grad:
         block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
-    for e in range(nnz):
-        XT[ent_i[e], ent_c[e]] = 0
+    if full:
+        XT[:, :C] = 0
+    else:
+        for e in range(nnz):
+            XT[ent_i[e], ent_c[e]] = 0
     return loss, gram
 
 
@@ -160,7 +165,19 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
     C = 0
     nnz = 0
     empty = 0
-    for b in range(B):
+    full = source == _SAMPLED and scale == 0.0 and corr == 0
+    for b0 in range(0, B if full else 0, BLOCK):     # p = 1: every feature of every example
+        C = min(BLOCK, B - b0)
+        full_block(XT, key, step, B, b0, C)
+        for c in range(C):
+            colw[c] = 1
+            for k in range(m):
+                H[k, c] = Xi[b0 + c if every else 0, k] if noisy else zero
+        part, _ = _flush(W, D, bvec, has_bias, rho, work, n * C, C, True, False, need_grad, gW,
+                         gD, gb)
+        loss += part
+        C = 0
+    for b in range(0 if full else B):
         if source == _SAMPLED:
             count = example_features(xrow, idx, key, step, B, b, scale, corr, first[b])
             for a in range(count):
@@ -192,7 +209,7 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
             H[k, C] = Xi[r, k] if noisy else zero
         C += 1
         if C == BLOCK:
-            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, not every, need_grad,
+            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
                                 gW, gD, gb)
             loss += part
             used_gram = used_gram or gram
@@ -200,7 +217,7 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
             nnz = 0
     if empty > 0:
         if C == BLOCK:
-            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, not every, need_grad,
+            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
                                 gW, gD, gb)
             loss += part
             used_gram = used_gram or gram
@@ -211,7 +228,7 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
             H[k, C] = Xi[0, k] if noisy else zero
         C += 1
     if C > 0:
-        part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, not every, need_grad,
+        part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
                             gW, gD, gb)
         loss += part
         used_gram = used_gram or gram

@@ -128,6 +128,18 @@ def example_features(x, idx, key, step, B, b, scale, corr, k):
     return count
 
 
+@register_jitable
+def full_block(XT, key, step, B, b0, C):
+    """``q = 1``, no correlation (every feature of every example active): examples
+    ``b0 … b0+C−1`` as the columns of ``XT`` (n×≥C), ``XT[i, c] = u₂`` of unit ``i`` of example
+    ``b0 + c`` — the values :func:`example_features` gives, in a loop that vectorises."""
+    n = XT.shape[0]
+    for i in range(n):
+        for c in range(C):
+            base = example_base(step, B, b0 + c, n)
+            XT[i, c] = uniform01(key, np.uint64(4) * (base + np.uint64(i)) + np.uint64(2))
+
+
 @njit(cache=True)
 def fill_batch(X, key, step, p, corr):
     """Fill ``X`` (B×n) with the batch of ``step`` (:func:`example_features` per row).
