@@ -70,7 +70,7 @@ def problems(quick=False) -> dict:
                                             "torch.compile": s(5, 3), "torch eager": s(5, 3)}),
         "tiny": Problem("tiny", "one-hot", 8, 16, 5, "sgd", 0.02, 0.0, 0.0, noise_std=0.1,
                         steps={"incipoly": s(20000, 2000), "jax": s(20000, 2000),
-                               "torch.compile": s(1000, 100), "torch eager": s(1000, 100)}),
+                               "torch.compile": s(300, 100), "torch eager": s(300, 100)}),
         **{f"sparse-{p:g}": Problem(f"sparse-{p:g}", "sparse", 20, 5, 64, "adamw", 1e-3, 0.0, 0.0,
                                     batch=s(1024, 256), p=p, importance=0.7, check_instances=4,
                                     steps=dict.fromkeys(["incipoly", "jax", "torch.compile",
