@@ -177,61 +177,49 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
                          gD, gb)
         loss += part
         C = 0
-    for b in range(0 if full else B):
-        if source == _SAMPLED:
-            count = example_features(xrow, idx, key, step, B, b, scale, corr, first[b])
-            for a in range(count):
-                i = idx[a]
-                XT[i, C] = xrow[i]
-                xrow[i] = 0
-                ent_c[nnz + a] = C
-                ent_i[nnz + a] = i
-        elif source == _ONE_HOT:
-            XT[b, C] = 1
-            ent_c[nnz] = C
-            ent_i[nnz] = b
-            count = 1
+    for b in range(0 if full else B + 1):   # b = B: the empty examples' weighted column
+        if b < B:
+            if source == _SAMPLED:
+                count = example_features(xrow, idx, key, step, B, b, scale, corr, first[b])
+                for a in range(count):
+                    i = idx[a]
+                    XT[i, C] = xrow[i]
+                    xrow[i] = 0
+                    ent_c[nnz + a] = C
+                    ent_i[nnz + a] = i
+            elif source == _ONE_HOT:
+                XT[b, C] = 1
+                ent_c[nnz] = C
+                ent_i[nnz] = b
+                count = 1
+            else:
+                count = 0
+                for i in range(n):
+                    if X[b, i] != 0:
+                        XT[i, C] = X[b, i]
+                        ent_c[nnz + count] = C
+                        ent_i[nnz + count] = i
+                        count += 1
+            if count == 0 and not every:
+                empty += 1
+                continue
+            weight, r = 1, b if every else 0
+        elif empty == 0:
+            break
         else:
-            count = 0
-            for i in range(n):
-                if X[b, i] != 0:
-                    XT[i, C] = X[b, i]
-                    ent_c[nnz + count] = C
-                    ent_i[nnz + count] = i
-                    count += 1
-        if count == 0 and not every:
-            empty += 1
-            continue
+            count, weight, r = 0, empty, 0
         nnz += count
-        colw[C] = 1
-        r = b if every else 0
+        colw[C] = weight
         for k in range(m):
             H[k, C] = Xi[r, k] if noisy else zero
         C += 1
-        if C == BLOCK:
+        if C == BLOCK or b == B or (b == B - 1 and empty == 0):
             part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
                                 gW, gD, gb)
             loss += part
             used_gram = used_gram or gram
             C = 0
             nnz = 0
-    if empty > 0:
-        if C == BLOCK:
-            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
-                                gW, gD, gb)
-            loss += part
-            used_gram = used_gram or gram
-            C = 0
-            nnz = 0
-        colw[C] = empty
-        for k in range(m):
-            H[k, C] = Xi[0, k] if noisy else zero
-        C += 1
-    if C > 0:
-        part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
-                            gW, gD, gb)
-        loss += part
-        used_gram = used_gram or gram
     if need_grad and used_gram:
         gram_finish(W, D, has_bias, Xi[0], noisy, Tt, esum, gW, gD, gb)
     if need_grad and tied:
