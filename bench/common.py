@@ -64,7 +64,8 @@ def machine_info() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "versions": ", ".join(f"{d} {_version(d)}"
-                              for d in ("numpy", "numba", "llvmlite", "scipy", "torch", "incipoly")),
+                              for d in ("numpy", "numba", "llvmlite", "scipy", "torch", "jax",
+                                        "incipoly")),
         "blas": _blas(),
     }
 

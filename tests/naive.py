@@ -102,22 +102,37 @@ def gram(W):
 # --- minibatch model: sparse / correlated inputs, importance, bias, untied decoder -------------
 
 def sparse_batch(key, step, B, n, p, correlation="none"):
-    """The sparse batch of ``step`` (B×n), drawn with the counter layout of
-    incipoly.kernels.sparse_cpu.draw_batch: u(i, r) at counter 2·((step·B + b)·n + i) + r."""
+    """The sparse batch of ``step`` (B×n) as incipoly.kernels.sparse_sampler draws it, written
+    as the definition reads: units (features, or pairs (2k, 2k+1) when correlated), each
+    present with probability q (p, or 2p for anticorrelated pairs), found by geometric gaps
+    g = floor(ln u / ln(1 − q)) from position k0, u drawn at counter 4·((step·B + b)·U + k0);
+    a present unit k draws u(k, 1) (which member, anticorrelated) and magnitudes u(k, 2 + d)."""
     key = int(key)
+    U = n if correlation == "none" else (n + 1) // 2
+    q = 2 * p if correlation == "anticorrelated" else p
     X = np.zeros((B, n))
     for b in range(B):
-        u = lambda i, r, b=b: uniform(key, 2 * ((step * B + b) * n + i) + r)  # noqa: E731
-        for i in range(n):
-            lead = i - i % 2
-            if correlation == "none" or lead + 1 >= n:
-                active = u(i, 0) < p
+        u = lambda k, r: uniform(key, 4 * ((step * B + b) * U + k) + r)  # noqa: E731, B023
+        k = 0
+        while k < U:
+            if q < 1:
+                gap = math.log(u(k, 0)) * (1 / math.log1p(-q))
+                if gap >= U - k:
+                    break
+                k += int(gap)
+            if correlation == "none":
+                members = [k]
             elif correlation == "correlated":
-                active = u(lead, 0) < p
+                members = [i for i in (2 * k, 2 * k + 1) if i < n]
             else:
-                first = u(lead + 1, 0) < 0.5
-                active = u(lead, 0) < 2 * p and first == (i == lead)
-            X[b, i] = u(i, 1) if active else 0.0
+                lead = u(k, 1) < 0.5
+                if 2 * k + 1 < n:
+                    members = [2 * k if lead else 2 * k + 1]
+                else:
+                    members = [2 * k] if lead else []
+            for i in members:
+                X[b, i] = u(k, 2 + (i - 2 * k if correlation != "none" else 0))
+            k += 1
     return X
 
 

@@ -1,6 +1,10 @@
 """The minibatch model (sparse inputs, importance, bias, untied, per-example noise) against the
 NumPy reference in tests/naive.py, its batch sampler's statistics, and its determinism."""
 import importlib
+import os
+import subprocess
+import sys
+import textwrap
 
 import numba
 import numpy as np
@@ -10,7 +14,7 @@ from hypothesis import strategies as st
 
 import incipoly as ip
 from incipoly.init import input_keys, noise_keys
-from incipoly.kernels import sparse_cpu
+from incipoly.kernels import sparse_cpu, sparse_sampler
 
 import naive
 
@@ -21,9 +25,11 @@ def _kernel_loss_and_grads(W, D, b, X, Xi, rho, noisy=True):
     B = X.shape[0]
     tied = D is None
     gW, gD, gb = np.empty((n, m)), np.empty((n, m)), np.empty(n)
-    loss = sparse_cpu.forward_backward(W, W if tied else D, np.zeros(1) if b is None else b, X, Xi,
-                                       noisy, Xi.shape[0] > 1, rho, tied, b is not None, True,
-                                       sparse_cpu.make_scratch(B, n, m, np.float64), gW, gD, gb)
+    work = sparse_cpu.make_work(n, m, B, np.float64)
+    loss = sparse_cpu.loss_and_grads(W, W if tied else D, np.zeros(1) if b is None else b, rho, 2,
+                                     X, np.uint64(0), 0, B, 1.0, 0, Xi, noisy, Xi.shape[0] > 1,
+                                     tied, b is not None, True, work, gW, gD, gb)
+    assert not work[0].any()            # the block of inputs is left zeroed for the next step
     return loss, gW, gD, gb
 
 
@@ -60,14 +66,40 @@ def test_gradients_match_naive_and_differences(tied, with_bias, noise, rng):
         assert gW[idx] == pytest.approx(fd, rel=1e-5, abs=1e-8)
 
 
+@pytest.mark.parametrize("p", [0.02, 0.3, 1.0])
+@pytest.mark.parametrize("noise", ["none", "step", "example"])
+def test_blocked_step_matches_naive_across_blocks_and_densities(p, noise, rng):
+    """Batches over several blocks of examples (B = 2·BLOCK + 45), with the empty examples
+    folded into one weighted column; sparse (p = 0.02), mixed and dense encoder products."""
+    n, m = 7, 3
+    B = 2 * sparse_cpu.BLOCK + 45
+    W, D = rng.normal(0, 0.7, (n, m)), rng.normal(0, 0.7, (n, m))
+    b = rng.normal(0, 0.3, n)
+    X = rng.uniform(0, 1, (B, n)) * (rng.uniform(size=(B, n)) < p)
+    X[:5] = 0
+    Xi = rng.normal(0, 0.3, (B if noise == "example" else 1, m)) * (noise != "none")
+    rho = 0.8 ** np.arange(n) / B
+    for tied in (True, False):
+        loss, gW, gD, gb = _kernel_loss_and_grads(W, None if tied else D, b, X, Xi, rho,
+                                                  noise != "none")
+        ref_loss, rW, rD, rb = naive.minibatch_loss_and_grads(W, W if tied else D, b, X, Xi, rho,
+                                                              0.0)
+        assert loss == pytest.approx(ref_loss, rel=1e-12)
+        np.testing.assert_allclose(gW, rW + rD if tied else rW, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(gD, rD, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(gb, rb, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("correlation", ["none", "correlated", "anticorrelated"])
 @pytest.mark.parametrize("n", [4, 5])
 def test_batch_sampler_matches_naive(correlation, n):
     key = int(input_keys([3])[0])
     X = np.empty((6, n))
-    for step in (0, 1, 977):
-        sparse_cpu.draw_batch(X, np.uint64(key), step, 0.3, sparse_cpu.CORRELATION_CODES[correlation])
-        np.testing.assert_array_equal(X, naive.sparse_batch(key, step, 6, n, 0.3, correlation))
+    for p in (0.3, 0.5):
+        for step in (0, 1, 977):
+            sparse_sampler.fill_batch(X, np.uint64(key), step, p,
+                                      sparse_cpu.CORRELATION_CODES[correlation])
+            np.testing.assert_array_equal(X, naive.sparse_batch(key, step, 6, n, p, correlation))
 
 
 @pytest.mark.parametrize("correlation", ["none", "correlated", "anticorrelated"])
@@ -76,7 +108,7 @@ def test_batch_statistics(correlation):
     never; magnitudes U(0, 1): mean ½ within 5 SE. N = 20 000 examples, fixed key."""
     n, p, N = 5, 0.2, 20_000
     X = np.empty((N, n))
-    sparse_cpu.draw_batch(X, input_keys([0])[0], 0, p, sparse_cpu.CORRELATION_CODES[correlation])
+    sparse_sampler.fill_batch(X, input_keys([0])[0], 0, p, sparse_cpu.CORRELATION_CODES[correlation])
     active = X > 0
     se = np.sqrt(p * (1 - p) / N)
     assert np.all(np.abs(active.mean(axis=0) - p) <= 5 * se)
@@ -94,6 +126,32 @@ def test_batch_statistics(correlation):
     # the unpaired last feature is independent of the others
     j = (active[:, 4] & active[:, 3]).mean()
     assert abs(j - p * p) <= 5 * np.sqrt(p * p * (1 - p * p) / N)
+
+
+@pytest.mark.parametrize("p", [0.05, 0.5, 1.0])
+def test_tms_shape_activation_rates_and_magnitudes(p):
+    """n = 20 features, N = 20 000 examples, fixed key: each feature's activation rate is p within
+    5 SE (√(p(1−p)/N)), active magnitudes have mean ½ and variance 1/12 within 5 SE, the count of
+    active features per example has the binomial mean and variance within 5 SE, and the
+    empty-example fraction is (1 − p)ⁿ within 5 SE."""
+    n, N = 20, 20_000
+    X = np.empty((N, n))
+    total = sparse_sampler.fill_batch(X, input_keys([11])[0], 3, p, 0)
+    active = X > 0
+    assert total == active.sum()
+    se = np.sqrt(max(p * (1 - p), 1e-300) / N)
+    assert np.all(np.abs(active.mean(axis=0) - p) <= 5 * se)
+    mags = X[active]
+    assert abs(mags.mean() - 0.5) <= 5 * np.sqrt(1 / 12 / mags.size)
+    assert abs(mags.var() - 1 / 12) <= 5 * np.sqrt(1 / 180 / mags.size)   # Var((u−½)²) = 1/180
+    counts = active.sum(axis=1)
+    mean, var = n * p, n * p * (1 - p)
+    assert abs(counts.mean() - mean) <= 5 * np.sqrt(max(var, 1e-300) / N)
+    if 0 < p < 1:
+        fourth = var * (1 + (3 * n - 6) * p * (1 - p))   # central 4th moment (binomial)
+        assert abs(counts.var() - var) <= 5 * np.sqrt((fourth - var ** 2) / N)
+        empty = (1 - p) ** n
+        assert abs((counts == 0).mean() - empty) <= 5 * np.sqrt(empty * (1 - empty) / N)
 
 
 OPTIMIZERS = {"adamw": (1e-2, 1e-2), "sgd": (2e-2, 1e-2), "gd-prox": (2e-2, 5e-2)}
@@ -165,6 +223,22 @@ def test_longer_sparse_trajectory_matches_naive():
     assert np.abs(run.b[0] - b).max() <= 1e-10
 
 
+@pytest.mark.parametrize("noise", ["none", "gaussian"])
+@pytest.mark.parametrize("scope", ["step", "example"])
+def test_full_batches_at_p_one_match_naive(noise, scope):
+    """p = 1 without correlation takes the full-block path (every entry drawn in one vectorised
+    loop, B > BLOCK so two blocks): same trajectory as the NumPy reference."""
+    cfg = ip.Config(n_features=4, n_hidden=3, steps=4, optimizer="adamw", lr=1e-2, l1=1e-3,
+                    dtype="float64", inputs="sparse", feature_prob=1.0,
+                    batch_size=sparse_cpu.BLOCK + 22, importance=0.8, bias=True, tied=False,
+                    noise=noise, noise_std=0.0 if noise == "none" else 0.05, noise_scope=scope)
+    run = ip.train(cfg, seeds=[6], progress=False)
+    W, D, b = naive_run(cfg, run, 0)
+    assert np.abs(run.W[0] - W).max() <= 1e-10
+    assert np.abs(run.W_dec[0] - D).max() <= 1e-10
+    assert np.abs(run.b[0] - b).max() <= 1e-10
+
+
 def test_minibatch_kernel_on_the_default_model_matches_the_one_hot_kernel(monkeypatch):
     """The general kernel with X = I, tied, no bias, r = 1 is the paper's model: same trajectory
     as the fast one-hot kernel to rounding (different summation order)."""
@@ -215,6 +289,34 @@ def test_deterministic_across_chunking_threads_and_seed_subsets():
     for name in ("W", "W_dec", "b"):
         assert getattr(subset, name)[0].tobytes() == getattr(full, name)[2].tobytes()
         assert getattr(subset, name)[1].tobytes() == getattr(full, name)[0].tobytes()
+
+
+_THREADS_SCRIPT = textwrap.dedent("""
+    import hashlib, sys
+    import incipoly as ip
+    cfg = ip.Config(n_features=20, n_hidden=5, steps=30, optimizer="adamw", lr=1e-3, l1=0.0,
+                    weight_decay=0.0, init="xavier", dtype="float32", inputs="sparse",
+                    feature_prob=float(sys.argv[1]), batch_size=300, importance=0.7, bias=True)
+    run = ip.train(cfg, seeds=[int(s) for s in sys.argv[2].split(",")], progress=False)
+    print(hashlib.sha256(run.W.tobytes() + run.b.tobytes()).hexdigest()[:16]
+          + " " + hashlib.sha256(run.W[-1].tobytes() + run.b[-1].tobytes()).hexdigest()[:16])
+""")
+
+
+def _digests(threads, p, seeds):
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(p), seeds], env=env,
+                         capture_output=True, text=True, timeout=600, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("p", [0.05, 1.0])
+def test_tms_bits_do_not_depend_on_thread_count_or_other_seeds(p):
+    """Fresh processes with NUMBA_NUM_THREADS = 1 and 2 give the same bits; the last seed alone
+    gives the same bits as among four."""
+    one, two = _digests(1, p, "0,1,2,3"), _digests(2, p, "0,1,2,3")
+    assert one == two
+    assert _digests(2, p, "3")[1] == two[1]
 
 
 def test_history_loss_is_the_evaluation_batch_loss():

@@ -12,70 +12,227 @@ For a batch ``X`` (B×n) and hidden noise ``ξ_b`` (one vector per step, or one 
 One-hot inputs are ``X = I`` (``B = n``), which with ``ρ = 1``, tied, no bias is exactly the model of
 :mod:`incipoly.kernels.cpu` (that module's fast path serves that case; this one every other).
 
-Sparse batches are drawn inside the compiled loop (:func:`draw_batch`) from the counter-based
-generator of :mod:`incipoly.kernels.noise`, at position ``c = 2·((t·B + b)·n + i) + r`` of the
-instance's input key for step ``t``, example ``b``, feature ``i``: draw ``r = 0`` decides presence,
-``r = 1`` is the magnitude. Per-example hidden noise is
-:func:`~incipoly.kernels.noise.noise_value` at "step" ``t·B + b``. Nothing is carried between
-draws, so results do not depend on chunking, thread count or which seeds share a call.
+How a step runs (one instance; instances in parallel, each with private work arrays):
 
-Optimiser updates reuse :func:`incipoly.kernels.cpu._update` on each parameter array; the L1 term
-acts on ``W`` only, weight decay on every parameter.
+- Sparse batches are drawn inside the compiled loop by :mod:`~incipoly.kernels.sparse_sampler`,
+  which visits only the active features: first the first present unit of every example (one
+  independent draw each, so the draws overlap), then each example's features. Examples with
+  no active feature and no per-example noise all have ``H_b = ξ``, so they are counted and
+  enter once, as one column weighted by their count.
+- The other examples are gathered into blocks of up to :data:`BLOCK` columns stored transposed
+  (feature × example), and each block takes one of the two paths of
+  :mod:`~incipoly.kernels.sparse_blocks`: the Gram path (``P_c = b + Dξ + Σ_active x_ic (DWᵀ)_i``,
+  ``2n`` multiply–adds per active entry) for sparse blocks without per-example noise, else
+  the hidden path (``H = XW + ξ``, ``P = DH + b``: long vectorised loops over examples, the
+  encoder products over the active-entry list when the block is sparse).
+- Arithmetic is in the weights' dtype (vectorised with reassociation), the loss in float64;
+  optimiser updates reuse :func:`incipoly.kernels.cpu._update` on each parameter array (the L1
+  term acts on ``W`` only, weight decay on every parameter).
+
+Nothing is carried between steps but the parameters and moments, so results do not depend on
+chunking, thread count or which seeds share a call.
 """
 import numpy as np
 from numba import njit, prange
-from numba.extending import register_jitable
 
-from .cpu import _FAST, _JIT, _L1, _SIGMA, _all_finite, _step_scalars, _update
-from .noise import mix64, noise_value, uniform01
+from .cpu import _JIT, _L1, _SIGMA, _all_finite, _step_scalars, _update
+from .noise import mix64, noise_value
+from .sparse_blocks import (
+    DENSE_FRACTION,
+    GRAM_ENTRIES,
+    block_backward,
+    block_forward,
+    block_residual,
+    gram_backward,
+    gram_finish,
+    gram_forward,
+    gram_setup,
+)
+from .sparse_sampler import (
+    CORRELATION_CODES,
+    example_base,
+    example_features,
+    full_block,
+    gap_scale,
+    next_unit,
+    units,
+)
+
+__all__ = ["INPUT_CODES", "CORRELATION_CODES", "EVAL_SALT", "BLOCK", "loss_and_grads",
+           "train_chunk", "eval_loss", "output_weights", "batch_size"]
 
 INPUT_CODES = {"one-hot": 0, "sparse": 1}
-CORRELATION_CODES = {"none": 0, "correlated": 1, "anticorrelated": 2}
+#: Source of a step's batch in :func:`loss_and_grads`: the identity, the sampler, a given array.
+_ONE_HOT, _SAMPLED, _GIVEN = 0, 1, 2
 
 #: The history's evaluation batch is drawn at step 0 of the key ``mix64(key ^ EVAL_SALT)``:
 #: a stream of its own, the same batch at every record.
 EVAL_SALT = np.uint64(0xD1B54A32D192ED03)
 
-
-@register_jitable
-def feature_value(key, step, B, n, b, i, p, corr):
-    """Input ``X_bi`` of the sparse batch of ``step``: ``a·u`` with ``u ~ U(0, 1)``.
-
-    Presence ``a ∈ {0, 1}``: ``none`` — ``u_{i,0} < p``; ``correlated`` — both features of the pair
-    ``(2q, 2q+1)`` use ``u_{2q,0} < p``; ``anticorrelated`` — the pair is present if
-    ``u_{2q,0} < 2p`` and then feature ``2q`` is the active one if ``u_{2q+1,0} < ½``, else
-    ``2q+1``. An unpaired last feature (odd ``n``) is independent. ``u_{i,r}`` is
-    :func:`~incipoly.kernels.noise.uniform01` at counter ``2·((step·B + b)·n + i) + r``.
-    A pure function of its arguments: the CPU and CUDA kernels call it alike.
-    """
-    two = np.uint64(2)
-    base = (np.uint64(step) * np.uint64(B) + np.uint64(b)) * np.uint64(n)
-    lead = i - i % 2
-    if corr == 0 or lead + 1 >= n:
-        active = uniform01(key, two * (base + np.uint64(i))) < p
-    elif corr == 1:
-        active = uniform01(key, two * (base + np.uint64(lead))) < p
-    else:
-        present = uniform01(key, two * (base + np.uint64(lead))) < 2.0 * p
-        first = uniform01(key, two * (base + np.uint64(lead + 1))) < 0.5
-        active = present and (first == (i == lead))
-    if active:
-        return uniform01(key, two * (base + np.uint64(i)) + np.uint64(1))
-    return 0.0
+#: Examples per block (the block's arrays stay in the L1/L2 cache).
+BLOCK = 128
 
 
 @njit(**_JIT)
-def draw_batch(X, key, step, p, corr):
-    """Fill ``X`` (B×n) with the sparse batch of ``step`` (:func:`feature_value` per entry)."""
-    B, n = X.shape
-    for b in range(B):
+def make_work(n, m, B, dtype):
+    """Work arrays of one instance: ``Xᵀ``, ``P``/``E`` (n×BLOCK), ``H``, ``G`` (m×BLOCK), column
+    weights (BLOCK), active entries' column and feature (n·BLOCK each), one example's active
+    features (n) and its inputs (n, kept zero between examples); for the Gram path
+    ``Gᵀ = W Dᵀ`` and ``Tᵀ`` (n×n), ``b + Dξ`` and ``Σ_c E_c`` (n); each example's first
+    present unit (B)."""
+    return (np.zeros((n, BLOCK), dtype), np.empty((n, BLOCK), dtype), np.empty((m, BLOCK), dtype),
+            np.empty((m, BLOCK), dtype), np.empty(BLOCK, dtype), np.empty(n * BLOCK, np.int64),
+            np.empty(n * BLOCK, np.int64), np.empty(n, np.int64), np.zeros(n, dtype),
+            np.empty((n, n), dtype), np.empty((n, n), dtype), np.empty(n, dtype),
+            np.empty(n, dtype), np.empty(B, np.int64))
+
+
+@njit(**_JIT)
+def _flush(W, D, bvec, has_bias, rho, work, nnz, C, full, gram_ok, need_grad, gW, gD, gb):
+    """Forward (and backward) of the gathered block; clears its ``Xᵀ`` entries. Returns the loss
+    and whether the Gram path ran (then :func:`gram_finish` completes the gradients). ``full``:
+    every entry of the block is non-zero (no entry list)."""
+    XT, P, H, G, colw, ent_c, ent_i, _, _, GT, Tt, bz, esum, _ = work
+    n, m = W.shape
+    gram = gram_ok and not full and nnz <= GRAM_ENTRIES * m * C
+    dense = full or nnz > DENSE_FRACTION * n * C
+    if gram:
+        gram_forward(bz, XT, P, GT, ent_c, ent_i, nnz, C)
+    else:
+        block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense)
+    loss = block_residual(P, XT, colw, rho, C)
+    if need_grad and gram:
+        gram_backward(XT, P, Tt, esum, ent_c, ent_i, nnz, C)
+    elif need_grad:
+        block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
+    if full:
+        XT[:, :C] = 0
+    else:
+        for e in range(nnz):
+            XT[ent_i[e], ent_c[e]] = 0
+    return loss, gram
+
+
+@njit(**_JIT)
+def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy, per_example,
+                   tied, has_bias, need_grad, work, gW, gD, gb):
+    """Smooth loss ``Σ_bj ρ_j (ReLU(D_j·H_b + b_j) − X_bj)²`` (float64) of one step and, with
+    ``need_grad``, its gradients into ``gW`` (``+ ∂L/∂D`` when tied), ``gD``, ``gb``.
+
+    Parameters
+    ----------
+    W, D : ndarray (n, m)
+        Encoder and decoder (the same array when tied).
+    bvec : ndarray (n,)
+        Bias (read only when ``has_bias``).
+    rho : ndarray (n,)
+        Output weights ``ρ_j``.
+    source : int
+        0: one-hot batch ``X = I`` (``B = n``); 1: the sampler's batch of ``step`` under ``key``
+        with probability ``p`` and correlation code ``corr``; 2: the given ``X``.
+    X : ndarray (B, n)
+        The batch when ``source == 2`` (otherwise unread).
+    Xi : ndarray (1 or B, m)
+        Hidden noise, one row per step or per example (``per_example``); read when ``noisy``.
+    work : tuple
+        :func:`make_work` arrays (``Xᵀ`` must hold zeros; it is left so).
+    gW, gD, gb : ndarray
+        Outputs (overwritten); ``gD`` receives ``∂L/∂D`` even when tied (then also added to gW).
+
+    Returns
+    -------
+    float
+        The loss.
+    """
+    XT, _, H, _, colw, ent_c, ent_i, idx, xrow, GT, Tt, bz, esum, first = work
+    n, m = W.shape
+    zero = W[0, 0] * 0
+    if need_grad:
+        gW[:] = zero
+        gD[:] = zero
+        if has_bias:
+            gb[:] = zero
+    every = noisy and per_example
+    scale = gap_scale(p, corr) if source == _SAMPLED else 0.0
+    if source == _SAMPLED:
+        U = units(n, corr)
+        for b in range(B):       # the first gap of every example: independent draws
+            first[b] = next_unit(key, example_base(step, B, b, U), 0, U, scale)
+    if not every:
+        gram_setup(W, D, bvec, has_bias, Xi[0], noisy, GT, Tt, bz, esum)
+    used_gram = False
+    loss = 0.0
+    C = 0
+    nnz = 0
+    empty = 0
+    full = source == _SAMPLED and scale == 0.0 and corr == 0
+    for b0 in range(0, B if full else 0, BLOCK):     # p = 1: every feature of every example
+        C = min(BLOCK, B - b0)
+        full_block(XT, key, step, B, b0, C)
+        for c in range(C):
+            colw[c] = 1
+            for k in range(m):
+                H[k, c] = Xi[b0 + c if every else 0, k] if noisy else zero
+        part, _ = _flush(W, D, bvec, has_bias, rho, work, n * C, C, True, False, need_grad, gW,
+                         gD, gb)
+        loss += part
+        C = 0
+    for b in range(0 if full else B + 1):   # b = B: the empty examples' weighted column
+        if b < B:
+            if source == _SAMPLED:
+                count = example_features(xrow, idx, key, step, B, b, scale, corr, first[b])
+                for a in range(count):
+                    i = idx[a]
+                    XT[i, C] = xrow[i]
+                    xrow[i] = 0
+                    ent_c[nnz + a] = C
+                    ent_i[nnz + a] = i
+            elif source == _ONE_HOT:
+                XT[b, C] = 1
+                ent_c[nnz] = C
+                ent_i[nnz] = b
+                count = 1
+            else:
+                count = 0
+                for i in range(n):
+                    if X[b, i] != 0:
+                        XT[i, C] = X[b, i]
+                        ent_c[nnz + count] = C
+                        ent_i[nnz + count] = i
+                        count += 1
+            if count == 0 and not every:
+                empty += 1
+                continue
+            weight, r = 1, b if every else 0
+        elif empty == 0:
+            break
+        else:
+            count, weight, r = 0, empty, 0
+        nnz += count
+        colw[C] = weight
+        for k in range(m):
+            H[k, C] = Xi[r, k] if noisy else zero
+        C += 1
+        if C == BLOCK or b == B or (b == B - 1 and empty == 0):
+            part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, not every, need_grad,
+                                gW, gD, gb)
+            loss += part
+            used_gram = used_gram or gram
+            C = 0
+            nnz = 0
+    if need_grad and used_gram:
+        gram_finish(W, D, has_bias, Xi[0], noisy, Tt, esum, gW, gD, gb)
+    if need_grad and tied:
         for i in range(n):
-            X[b, i] = feature_value(key, step, B, n, b, i, p, corr)
+            for k in range(m):
+                gW[i, k] += gD[i, k]
+    return loss
 
 
 @njit(**_JIT)
 def _fill_noise(Xi, kind, sigma, key, step, per_example):
-    """Hidden noise of ``step``: row 0 only (shared by the batch), or row ``b`` for example ``b``."""
+    """Hidden noise of ``step``: row 0 only (shared by the batch), or row ``b`` for example ``b``
+    (:func:`~incipoly.kernels.noise.noise_value` at "step" ``step·B + b``)."""
     rows, m = Xi.shape
     if per_example:
         for b in range(rows):
@@ -84,111 +241,6 @@ def _fill_noise(Xi, kind, sigma, key, step, per_example):
     else:
         for j in range(m):
             Xi[0, j] = noise_value(kind, sigma, key, step, j, m)
-
-
-@njit(**_JIT)
-def make_scratch(B, n, m, dtype):
-    """Work arrays of :func:`forward_backward`: ``H`` (B×m), ``E`` (B×n), ``Dᵀ`` and ``∂L/∂Dᵀ`` (m×n)."""
-    return (np.empty((B, m), dtype), np.empty((B, n), dtype), np.empty((m, n), dtype),
-            np.empty((m, n), dtype))
-
-
-@njit(fastmath=_FAST, **_JIT)
-def forward_backward(W, D, bvec, X, Xi, noisy, per_example, rho, tied, has_bias, need_grad,
-                     scratch, gW, gD, gb):
-    """Smooth loss ``Σ_bj ρ_j (ReLU(D_j·H_b + b_j) − X_bj)²`` (float64) and, with ``need_grad``,
-    its gradients into ``gW``, ``gD`` (untied), ``gb`` (bias); see the module docstring.
-
-    Loops run with the feature index ``j`` innermost (over ``Dᵀ``, so they vectorise for m ≪ n).
-    Zero inputs ``X_bi`` are skipped, and without noise the empty examples (``X_b = 0``, so
-    ``H_b = 0`` and ``P_bj = b_j``) are counted and handled once: their loss is
-    ``count·Σ_j ρ_j ReLU(b_j)²`` and they only reach ``∂L/∂b``.
-    """
-    H, E, DT, gDT = scratch
-    B, n = X.shape
-    m = W.shape[1]
-    zero = W[0, 0] * 0
-    for k in range(m):
-        for j in range(n):
-            DT[k, j] = D[j, k]
-    loss = 0.0
-    empty = 0
-    for b in range(B):
-        r = b if per_example else 0
-        nonzero = noisy
-        for k in range(m):
-            H[b, k] = Xi[r, k] if noisy else zero
-        for i in range(n):
-            x = X[b, i]
-            if x != 0:
-                nonzero = True
-                for k in range(m):
-                    H[b, k] += x * W[i, k]
-        if not nonzero:
-            empty += 1
-            for j in range(n):
-                E[b, j] = zero
-            continue
-        for j in range(n):
-            E[b, j] = bvec[j] if has_bias else zero
-        for k in range(m):
-            h = H[b, k]
-            for j in range(n):
-                E[b, j] += h * DT[k, j]
-        for j in range(n):
-            p = E[b, j]
-            pos = p > 0
-            res = (p if pos else zero) - X[b, j]
-            loss += float(rho[j]) * float(res) * float(res)
-            e = rho[j] * (res + res)
-            E[b, j] = e if pos else zero
-    if has_bias and empty > 0:
-        for j in range(n):
-            p = bvec[j]
-            if p > 0:
-                loss += empty * float(rho[j]) * float(p) * float(p)
-    if not need_grad:
-        return loss
-    for k in range(m):
-        for j in range(n):
-            gDT[k, j] = zero
-    for j in range(n):
-        if has_bias:
-            gb[j] = zero
-        for k in range(m):
-            gW[j, k] = zero
-    if has_bias and empty > 0:
-        for j in range(n):
-            p = bvec[j]
-            if p > 0:
-                gb[j] += empty * (rho[j] * (p + p))
-    for b in range(B):
-        if has_bias:
-            for j in range(n):
-                gb[j] += E[b, j]
-        for k in range(m):
-            h = H[b, k]
-            if h != 0:
-                for j in range(n):
-                    gDT[k, j] += h * E[b, j]
-        # g_b = Σ_j E_bj D_j, written over H's row (no longer needed).
-        for k in range(m):
-            acc = zero
-            for j in range(n):
-                acc += E[b, j] * DT[k, j]
-            H[b, k] = acc
-        for i in range(n):
-            x = X[b, i]
-            if x != 0:
-                for k in range(m):
-                    gW[i, k] += x * H[b, k]
-    for j in range(n):
-        for k in range(m):
-            if tied:
-                gW[j, k] += gDT[k, j]
-            else:
-                gD[j, k] = gDT[k, j]
-    return loss
 
 
 @njit(parallel=True, **_JIT)
@@ -202,18 +254,16 @@ def train_chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, t0, nsteps,
     """
     S, n, m = W.shape
     noisy = noise != 0
+    source = _SAMPLED if sparse else _ONE_HOT
     for s in prange(S):
         if bad_step[s] >= 0:
             continue
         Ws = W[s]
         Ds = Ws if tied else Dec[s]
         bs = bias[s]
-        X = np.zeros((B, n), W.dtype)
-        if not sparse:
-            for i in range(n):
-                X[i, i] = 1
+        X = np.empty((0, n), W.dtype)
         Xi = np.zeros((B if per_example else 1, m), W.dtype)
-        scratch = make_scratch(B, n, m, W.dtype)
+        work = make_work(n, m, B, W.dtype)
         gW = np.empty((n, m), W.dtype)
         gD = np.empty((n, m), W.dtype)
         gb = np.empty(n, W.dtype)
@@ -221,12 +271,10 @@ def train_chunk(W, Dec, bias, MW, VW, MD, VD, Mb, Vb, keys, in_keys, t0, nsteps,
         hp0 = hp.copy()         # decoder and bias: no L1 term
         hp0[_L1] = 0
         for t in range(t0, t0 + nsteps):
-            if sparse:
-                draw_batch(X, in_keys[s], t, p, corr)
             if noisy:
                 _fill_noise(Xi, noise, hp64[_SIGMA], keys[s], t, per_example)
-            loss = forward_backward(Ws, Ds, bs, X, Xi, noisy, per_example, rho, tied, has_bias,
-                                    True, scratch, gW, gD, gb)
+            loss = loss_and_grads(Ws, Ds, bs, rho, source, X, in_keys[s], t, B, p, corr, Xi, noisy,
+                                  per_example, tied, has_bias, True, work, gW, gD, gb)
             if not np.isfinite(loss):
                 bad_step[s] = t
                 break
@@ -253,19 +301,16 @@ def eval_loss(W, Dec, bias, in_keys, sparse, corr, p, B, rho, tied, has_bias, l1
     """Noiseless loss (incl. ``λΣ|W|``) per instance on the evaluation batch: the full one-hot
     batch, or the sparse batch of step 0 under the key ``mix64(key ^ EVAL_SALT)``."""
     S, n, m = W.shape
+    source = _SAMPLED if sparse else _ONE_HOT
     for s in prange(S):
         Ws = W[s]
         Ds = Ws if tied else Dec[s]
-        X = np.zeros((B, n), W.dtype)
-        if sparse:
-            draw_batch(X, mix64(in_keys[s] ^ EVAL_SALT), 0, p, corr)
-        else:
-            for i in range(n):
-                X[i, i] = 1
+        X = np.empty((0, n), W.dtype)
         Xi = np.zeros((1, m), W.dtype)
-        scratch = make_scratch(B, n, m, W.dtype)
-        total = forward_backward(Ws, Ds, bias[s], X, Xi, False, False, rho, tied, has_bias,
-                                 False, scratch, scratch[0], scratch[0], rho)
+        work = make_work(n, m, B, W.dtype)
+        key = mix64(in_keys[s] ^ EVAL_SALT)
+        total = loss_and_grads(Ws, Ds, bias[s], rho, source, X, key, 0, B, p, corr, Xi, False,
+                               False, tied, has_bias, False, work, Ws, Ws, rho)
         for i in range(n):
             for k in range(m):
                 total += l1 * abs(float(Ws[i, k]))
@@ -282,7 +327,3 @@ def output_weights(config):
 def batch_size(config):
     """Examples per step: ``batch_size`` for sparse inputs, the ``n`` one-hot vectors otherwise."""
     return config.batch_size if config.inputs == "sparse" else config.n_features
-
-
-__all__ = ["feature_value", "draw_batch", "make_scratch", "forward_backward", "train_chunk", "eval_loss",
-           "output_weights", "batch_size"]

@@ -12,8 +12,8 @@ Two launches per step, each spreading one instance over many blocks, so that a T
 
 * ``batch`` — grid (⌈B/rows⌉, S): block ``y`` of instance ``s`` takes the batch rows
   ``b ∈ [rows·y, rows·y + rows)`` and, phases separated by ``syncthreads``, draws them
-  (:func:`~incipoly.kernels.sparse_cpu.feature_value`, the very function the CPU calls, at the
-  same counters), forms ``H`` (with the noise of :func:`~incipoly.kernels.noise.noise_value`),
+  (:func:`~incipoly.kernels.sparse_sampler.example_features`, the very function the CPU calls, at
+  the same counters), forms ``H`` (with the noise of :func:`~incipoly.kernels.noise.noise_value`),
   ``E`` and a float64 loss partial, then ``G``, and writes the partial gradients of its rows,
   ``∂W^(y)``, ``∂D^(y)``, ``∂b^(y)``, and its loss into per-block slots.
 * ``update`` — grid (⌈(nm + n)/threads⌉, S), one thread per parameter: sums the partials over
@@ -44,7 +44,7 @@ from .cpu import _L1, make_hyperparameters
 from .cuda_device import _block_total, _device_functions, cuda, kernel, require_gpu, step_schedule
 from .cuda_launch import MAX_GRID_YZ, check_block, check_range, launch
 from .noise import noise_value
-from .sparse_cpu import feature_value
+from .sparse_sampler import example_base, example_features, gap_scale, next_unit, units
 
 #: Threads per block of both kernels.
 THREADS = 128
@@ -84,10 +84,13 @@ def _kernels(dtype, threads):
         b0 = y * rows
         nb = min(rows, B - b0)
         if sparse:
-            for e in range(tid, nb * n, threads):
-                b = b0 + e // n
-                i = e % n
-                X[s, b, i] = feature_value(in_keys[s], t, B, n, b, i, p, corr)
+            scale = gap_scale(p, corr)
+            U = units(n, corr)
+            for b in range(b0 + tid, b0 + nb, threads):
+                for i in range(n):
+                    X[s, b, i] = zero
+                first = next_unit(in_keys[s], example_base(t, B, b, U), 0, U, scale)
+                example_features(X[s, b], X[s, b, :0], in_keys[s], t, B, b, scale, corr, first)
             cuda.syncthreads()
         for e in range(tid, nb * m, threads):
             b = b0 + e // m
@@ -317,3 +320,6 @@ class SparseCudaState:
         """The host mirror's extra parameters (decoder, bias) after copying them back."""
         self.weights()
         return self.host.extra_params()
+
+
+__all__ = ["THREADS", "ROWS", "TARGET_BLOCKS", "default_rows", "sparse_launches", "SparseCudaState"]
