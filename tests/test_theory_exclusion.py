@@ -127,8 +127,9 @@ def _z(cfg, seeds):
 @pytest.mark.parametrize("optimizer", ["gd-prox", "adamw"])
 def test_predicted_mean_holds_where_cross_neuron_forces_are_few(optimizer):
     """n = 8, m = 16 (7 other features per feature, few contacts): the trained mean over 2048
-    fixed seeds is within 3 SE of the exclusion law (measured: gd-prox 0.876 vs 0.875, z = +0.06; AdamW 0.458 vs 0.472, z = −0.47). A
-    model off by the ``n²`` vs ``n(n − 1)`` of the leading term (14 %) would be ≈ 8 SE away."""
+    fixed seeds is within 3 SE of the exclusion law (measured: gd-prox 0.876 vs 0.875, z = +0.06;
+    AdamW 0.458 vs 0.472, z = −0.47). A model off by the ``n²`` vs ``n(n − 1)`` of the leading term
+    (14 %) fails it (checked: z = +7.7 at gd-prox)."""
     d = OPTIMIZER_DEFAULTS[optimizer]
     cfg = Config(n_features=8, n_hidden=16, steps=d["steps"], optimizer=optimizer, lr=d["lr"], l1=d["l1"])
     z, counts, pred = _z(cfg, 2048)

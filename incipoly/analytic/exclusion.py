@@ -54,7 +54,8 @@ def exclusion_polysemantic(n, m, complete=1.0):
     if c > 1:
         raise ValueError(f"complete must be a probability in [0, 1]; got {complete!r}")
     if np.any(n_arr > m_arr):
-        raise ValueError(f"the exclusion law needs n <= m (one slot per sign and neuron); got n={n!r}, m={m!r}")
+        raise ValueError("the exclusion law needs n <= m (one slot per sign and neuron); "
+                         f"got n={n!r}, m={m!r}")
     pairs = n_arr * (n_arr - 1)
     mean = c * c * pairs / (4 * m_arr)
     bracket = (4 * m_arr ** 2 - 4 * m_arr - 4 * c * c * m_arr * n_arr + 6 * c * c * m_arr
