@@ -118,12 +118,21 @@ def cmd_score(args):
         w = csv.DictWriter(f, fieldnames=list(out[0]) if out else ["none"])
         w.writeheader()
         w.writerows(out)
+    print("| optimizer | n | m | sim ± SE | sim sd | in band | exclusion (sd) | z | empirical-R (sd) | z |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    pairs = {}
     for r in out:
-        print(r["model"], r["optimizer"], r["n"], r["m"], r["mean"], r["sim_mean"], r["z"])
+        pairs.setdefault((r["optimizer"], int(r["n"]), int(r["m"])), {})[r["model"]] = r
+    for (opt, n, m), by in pairs.items():
+        e, b = by["exclusion"], by["empirical-R"]
+        print(f"| {opt} | {n} | {m} | {float(e['sim_mean']):.2f} ± {float(e['sim_se']):.2f} | "
+              f"{float(e['sim_sd']):.2f} | {float(e['in_band']):.3f} | {float(e['mean']):.2f} "
+              f"({float(e['sd']):.2f}) | {e['z']} | {float(b['mean']):.2f} ({float(b['sd']):.2f}) | "
+              f"{b['z']} |")
     for model in sorted({r["model"] for r in out}):
         z = np.array([float(r["z"]) for r in out if r["model"] == model])
-        print(f"{model}: {np.sum(np.abs(z) <= 2)}/{len(z)} cells |z| <= 2, "
-              f"RMS z {np.sqrt(np.mean(z ** 2)):.2f}")
+        print(f"\n{model}: {np.sum(np.abs(z) <= 2)}/{len(z)} cells |z| <= 2, "
+              f"RMS z {np.sqrt(np.mean(z ** 2)):.2f}, worst {z[np.abs(z).argmax()]:+.2f}")
 
 
 def main(argv=None):
