@@ -1,6 +1,6 @@
 """Hidden-noise theory: kurtosis values, the Gaussian expected loss and its Edgeworth (κ) term."""
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ def test_kurtosis_term_is_steins_identity():
     assert noise.stein_residual() == 0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _closed_forms():
     """The sympy Gaussian integral and the Stein form (proved equal to the κ integral above), lambdified."""
     symbols = (noise.g_over_s, noise.scale, noise.delta)
@@ -98,7 +98,7 @@ def test_kurtosis_term_is_the_leading_non_gaussian_correction_laplace():
         gaussian = analytic.expected_noisy_loss(W, sigma, "gaussian")
         errors.append(abs((exact - gaussian) / analytic.kurtosis_loss_term(W, sigma, "laplace") - 1))
     assert errors[-1] < 0.01
-    assert all(b < a / 2 for a, b in zip(errors, errors[1:]))
+    assert all(b < a / 2 for a, b in zip(errors, errors[1:], strict=False))
 
 
 @pytest.mark.parametrize("sigma", [0.3, 0.5])

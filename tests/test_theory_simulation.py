@@ -28,7 +28,7 @@ GD_PROX = dict(optimizer="gd-prox", lr=0.05, l1=1e-2, steps=8000)
 ADAMW = dict(optimizer="adamw", lr=1e-3, l1=1e-3, steps=7500)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _trained(opt, n, m):
     kw = GD_PROX if opt == "gd-prox" else ADAMW
     run = train(Config(n_features=n, n_hidden=m, dtype="float32", **kw), SEEDS, progress=False,

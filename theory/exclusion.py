@@ -35,9 +35,9 @@ n, m, c = sp.symbols("n m c", positive=True)
 a, b = sp.symbols("a b", nonnegative=True, integer=True)
 
 
-def _factorial_moment(k, l, n=n, c=c):
-    """``E[a^(k) b^(l)] = n^(k+l) (c/2)^(k+l)`` for ``(a, b) ~ Multinomial(n; c/2, c/2, ·)``."""
-    return sp.ff(n, k + l) * (c / 2) ** (k + l)
+def _factorial_moment(k, j, n=n, c=c):
+    """``E[a^(k) b^(j)] = n^(k+j) (c/2)^(k+j)`` for ``(a, b) ~ Multinomial(n; c/2, c/2, ·)``."""
+    return sp.ff(n, k + j) * (c / 2) ** (k + j)
 
 
 def multinomial_expectation(poly, n=n, c=c):
@@ -45,9 +45,9 @@ def multinomial_expectation(poly, n=n, c=c):
     total = 0
     for (p, q), coeff in sp.Poly(sp.expand(poly), a, b).terms():
         for k in range(p + 1):
-            for l in range(q + 1):
+            for j in range(q + 1):
                 total += coeff * sp.functions.combinatorial.numbers.stirling(p, k) * \
-                    sp.functions.combinatorial.numbers.stirling(q, l) * _factorial_moment(k, l, n, c)
+                    sp.functions.combinatorial.numbers.stirling(q, j) * _factorial_moment(k, j, n, c)
     return sp.expand(total)
 
 
@@ -59,7 +59,8 @@ def expected_polysemantic(n=n, m=m, c=c):
 def polysemantic_variance(n=n, m=m, c=c):
     """``Var X = E[ab(m−a)(m−b)]/(m²(m−1)) + (E[a²b²] − E[ab]²)/m²`` (total variance)."""
     within = multinomial_expectation(a * b * (m - a) * (m - b), n, c) / (m ** 2 * (m - 1))
-    between = (multinomial_expectation(a ** 2 * b ** 2, n, c) - multinomial_expectation(a * b, n, c) ** 2) / m ** 2
+    between = (multinomial_expectation(a ** 2 * b ** 2, n, c)
+               - multinomial_expectation(a * b, n, c) ** 2) / m ** 2
     return sp.simplify(within + between)
 
 
@@ -77,7 +78,8 @@ def brute_force(n_value, m_value, c_value):
         p_ab = (sp.factorial(n_value) / (sp.factorial(a_val) * sp.factorial(b_val) * sp.factorial(rest))
                 * (c_value / 2) ** (a_val + b_val) * (1 - c_value) ** rest)
         for x in range(min(a_val, b_val) + 1):
-            p_x = sp.binomial(a_val, x) * sp.binomial(m_value - a_val, b_val - x) / sp.binomial(m_value, b_val)
+            p_x = (sp.binomial(a_val, x) * sp.binomial(m_value - a_val, b_val - x)
+                   / sp.binomial(m_value, b_val))
             mean += p_ab * p_x * x
             second += p_ab * p_x * x ** 2
     return sp.nsimplify(mean), sp.nsimplify(second - mean ** 2)

@@ -13,7 +13,7 @@ density ``φ_s(z)[1 + (κ_Z/24)He₄(z/s)]`` and Stein's identity ``E[h(Z)He₄(
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -48,7 +48,7 @@ def projected_fourth_moment(k=3):
     w = sp.symbols(f"w0:{k}", real=True)
     xi = sp.symbols(f"xi0:{k}", real=True)
     moment = {0: 1, 1: 0, 2: sigma ** 2, 3: 0, 4: (3 + kappa) * sigma ** 4}
-    poly = sp.Poly(sp.expand(sum(a * b for a, b in zip(w, xi)) ** 4), *xi)
+    poly = sp.Poly(sp.expand(sum(a * b for a, b in zip(w, xi, strict=True)) ** 4), *xi)
     expectation = sum(coeff * sp.prod([moment[e] for e in exps]) for exps, coeff in poly.terms())
     l2, l4 = sum(v ** 2 for v in w), sum(v ** 4 for v in w)
     return sp.expand(expectation - (3 * sigma ** 4 * l2 ** 2 + kappa * sigma ** 4 * l4))
@@ -69,13 +69,13 @@ def _expect(weight):
     return active + inactive
 
 
-@lru_cache(maxsize=None)
+@cache
 def gaussian_loss_term():
     """``E(ReLU(g + Z) − δ)²`` for ``Z ~ N(0, s²)`` in the symbols ``c = g/s``, ``s``, ``δ``."""
     return _expect(sp.Integer(1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def kurtosis_coefficient():
     """``(1/24) E[(ReLU(g + Z) − δ)² He₄(Z/s)]``; times ``κ_Z`` it is the loss's kurtosis term."""
     return _expect(_u ** 4 - 6 * _u ** 2 + 3) / 24

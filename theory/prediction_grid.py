@@ -117,8 +117,8 @@ def main(argv=None):
     start = time.perf_counter()
     for j, cell in enumerate(todo):
         run_cell(cell, args.seeds, args.cache,
-                 log=lambda s: print(f"[{j + 1}/{len(todo)} {time.perf_counter() - start:6.0f} s]{s}",
-                                     flush=True))
+                 log=lambda s, j=j: print(f"[{j + 1}/{len(todo)} {time.perf_counter() - start:6.0f} s]{s}",
+                                          flush=True))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 import incipoly as ip  # noqa: E402
 from incipoly import metrics  # noqa: E402
 from incipoly.compare import OPTIMIZER_DEFAULTS  # noqa: E402
+from theory.knockouts import overlap_terms  # noqa: E402
 
 N_VALUES = (48, 96, 192, 256)
 RATIOS = (1, 1.25, 2.5, 5, 12, 16)
@@ -66,15 +67,9 @@ def train_cell(optimizer, n, m):
     """Per-seed summaries of one trained cell."""
     run = ip.train(config(optimizer, n, m), list(SEEDS), progress=False, record=2)
     W = run.W.astype(np.float64)
-    k = np.abs(W).argmax(2)
-    s = np.sign(np.take_along_axis(W, k[..., None], 2)[..., 0])
-    plus, minus = np.zeros((len(SEEDS), m), bool), np.zeros((len(SEEDS), m), bool)
-    for q in range(len(SEEDS)):
-        plus[q, k[q, s[q] > 0]] = True
-        minus[q, k[q, s[q] < 0]] = True
+    overlap, independent = overlap_terms(W)
     peak = np.abs(W).max(2)
-    return dict(count=metrics.polysemantic_neurons(run.W), overlap=(plus & minus).sum(1),
-                independent=plus.sum(1) * minus.sum(1) / m,
+    return dict(count=metrics.polysemantic_neurons(run.W), overlap=overlap, independent=independent,
                 in_band=((peak >= 0.8) & (peak <= 1.2)).mean(1), loss=run.history["loss"][-1])
 
 

@@ -15,7 +15,7 @@ time to monosemanticity, the paper's approximation, and a direct integrator of t
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -41,7 +41,7 @@ def survivor_sum_residual(k=4):
     return sp.expand(sum((v - theta) ** 2 for v in s) - (q2 - 2 * theta * q1 + theta ** 2 * k))
 
 
-@lru_cache(maxsize=None)
+@cache
 def tail_moments():
     """For ``Z ~ N(0, 1)``, ``x > 0``: ``(P(|Z|>x), E(|Z|−x)₊, E(|Z|−x)₊²)`` by sympy integration.
 
@@ -78,12 +78,12 @@ def adiabatic_time(l1, m=None, w0=None):
     total, lower = 0.0, 0.0
     for j in range(s.size - 1, 0, -1):              # θ ∈ (lower, s[j]]: survivors s[0..j]
         survivors = s[:j + 1]
-        total += quad(lambda th: 1.0 / np.sqrt(np.sum((survivors - th) ** 2)), lower, s[j])[0]
+        total += quad(lambda th, alive=survivors: 1.0 / np.sqrt(np.sum((alive - th) ** 2)), lower, s[j])[0]
         lower = s[j]
     return total / l1
 
 
-@lru_cache(maxsize=None)
+@cache
 def paper_l1_norm():
     """Solve the paper's ``dL/dt = −λL²``, ``L(0) = √m`` (all survivors equal, ``L = ‖w‖₁ = √m′``)."""
     m = sp.Symbol("m", positive=True)
