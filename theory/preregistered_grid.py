@@ -15,7 +15,8 @@ Two phases, in this order (the git history shows the first committed before the 
 ``train`` keeps per cell only per-seed summaries (polysemantic count, the argmax overlap terms,
 in-band fraction, final loss) in ``<cache>/<cell>.npz`` (written to a temporary file and renamed),
 so an interrupted run resumes at the first missing cell. ``score`` adds z = (sim − model)/SE to
-every predicted row whose cell has finished.
+every predicted row whose cell has finished, and the overlap ratio ``R`` of the argmax placements
+(``knockouts.ratio``; 1 for independent placement) with its SE.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import numpy as np  # noqa: E402
 import incipoly as ip  # noqa: E402
 from incipoly import metrics  # noqa: E402
 from incipoly.compare import OPTIMIZER_DEFAULTS  # noqa: E402
-from theory.knockouts import overlap_terms  # noqa: E402
+from theory.knockouts import overlap_terms, ratio  # noqa: E402
 
 N_VALUES = (48, 96, 192, 256)
 RATIOS = (1, 1.25, 2.5, 5, 12, 16)
@@ -105,23 +106,27 @@ def cmd_score(args):
         with np.load(path) as z:
             counts = z["count"].astype(float)
             in_band = float(z["in_band"].mean())
+            R, influence = ratio(z["overlap"].astype(float), z["independent"].astype(float))
         se = np.hypot(counts.std(ddof=1) / np.sqrt(len(counts)), float(row["mean_se"]))
         out.append({**row, "sim_mean": f"{counts.mean():.4f}", "sim_se": f"{se:.4f}",
                     "sim_sd": f"{counts.std(ddof=1):.4f}", "in_band": f"{in_band:.4f}",
+                    "overlap_ratio": f"{R:.4f}", "overlap_ratio_se": f"{np.sqrt((influence ** 2).sum()):.4f}",
                     "z": f"{(counts.mean() - float(row['mean'])) / se:+.2f}"})
     with open(args.out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(out[0]) if out else ["none"])
         w.writeheader()
         w.writerows(out)
-    print("| optimizer | n | m | sim ± SE | sim sd | in band | exclusion (sd) | z | empirical-R (sd) | z |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| optimizer | n | m | sim ± SE | sim sd | in band | R ± SE | exclusion (sd) | z "
+          "| empirical-R (sd) | z |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     pairs = {}
     for r in out:
         pairs.setdefault((r["optimizer"], int(r["n"]), int(r["m"])), {})[r["model"]] = r
     for (opt, n, m), by in pairs.items():
         e, b = by["exclusion"], by["empirical-R"]
         print(f"| {opt} | {n} | {m} | {float(e['sim_mean']):.2f} ± {float(e['sim_se']):.2f} | "
-              f"{float(e['sim_sd']):.2f} | {float(e['in_band']):.3f} | {float(e['mean']):.2f} "
+              f"{float(e['sim_sd']):.2f} | {float(e['in_band']):.3f} | {float(e['overlap_ratio']):.3f} ± "
+              f"{float(e['overlap_ratio_se']):.3f} | {float(e['mean']):.2f} "
               f"({float(e['sd']):.2f}) | {e['z']} | {float(b['mean']):.2f} ({float(b['sd']):.2f}) | "
               f"{b['z']} |")
     for model in sorted({r["model"] for r in out}):
