@@ -17,7 +17,8 @@ gives the exclusion law, as the ``diff`` knockout does. ``T`` and ``ε`` are set
 measured leave probabilities of sole and mixed owners (step 50 → end), through a tagged owner's
 two-state chain (mixed ⇄ sole, absorbed when it leaves): no count enters.
 
-    python theory/relocation.py          # measure rates at the design cells, compare R
+    python theory/relocation.py                    # measure rates at the design cells, compare R
+    python theory/relocation.py --landing --n 32 64 --ratios 2    # is the landing set at step 50?
 
 Outcome (theory/README.md, section h): with each cell's own measured rates the model does not
 reproduce the measured overlap ratio, so it was not taken forward (numbers in the README).
@@ -80,20 +81,32 @@ def fit_rates(A, m, leave_sole, leave_mixed):
     return res.x
 
 
-def measure(optimizer, n, m, seeds=64):
-    """Train seeds 0 … seeds−1; leave probabilities (step T0 → end) of sole and mixed owners and
-    the overlap ratio R of the argmax placements at T0 and at the end."""
+def _snapshots(optimizer, n, m, seeds):
+    """Weights of seeds 0 … seeds−1 at step T0 and at the end (defaults of the optimizer)."""
     d = OPTIMIZER_DEFAULTS[optimizer]
     cfg = ip.Config(n_features=n, n_hidden=m, steps=d["steps"], optimizer=optimizer, lr=d["lr"],
                     l1=d["l1"])
     Ws = ip.train(cfg, seeds, progress=False, record=[0, T0, d["steps"]], snapshots=True).history["W"]
+    return Ws[1].astype(float), Ws[2].astype(float)
+
+
+def _held(W):
+    """Argmax neuron and sign per feature, and per neuron whether a + / − feature holds it."""
+    k, s = owners(W)
+    S, _, m = W.shape
+    plus, minus = np.zeros((S, m), bool), np.zeros((S, m), bool)
+    for q in range(S):
+        plus[q, k[q, s[q] > 0]] = True
+        minus[q, k[q, s[q] < 0]] = True
+    return k, s, plus, minus
+
+
+def measure(optimizer, n, m, seeds=64):
+    """Leave probabilities (step T0 → end) of sole and mixed owners and the overlap ratio R of the
+    argmax placements at T0 and at the end."""
     out = []
-    for W in (Ws[1], Ws[2]):
-        k, s = owners(W)
-        plus, minus = np.zeros((seeds, m), bool), np.zeros((seeds, m), bool)
-        for q in range(seeds):
-            plus[q, k[q, s[q] > 0]] = True
-            minus[q, k[q, s[q] < 0]] = True
+    for W in _snapshots(optimizer, n, m, seeds):
+        k, s, plus, minus = _held(W)
         out.append((k, s, plus & minus, (plus & minus).sum() / (plus.sum(1) * minus.sum(1) / m).sum()))
     (k0, s0, mixed0, R0), (k1, s1, _, R1) = out
     on_mixed = mixed0[np.arange(seeds)[:, None], k0]
@@ -101,18 +114,50 @@ def measure(optimizer, n, m, seeds=64):
     return dict(R0=R0, R=R1, leave_sole=moved[~on_mixed].mean(), leave_mixed=moved[on_mixed].mean())
 
 
+def landing(optimizer, n, m, seeds=64):
+    """Is where movers land already set at step T0? Returns the fraction of features that move,
+    the fraction of movers that end on their step-T0 runner-up slot (second-largest ``|W_ik|``,
+    with its sign), how often that slot's neuron is held at T0 by the opposite sign (movers, all
+    features) and the base rate (neurons held by the other sign / m)."""
+    W0, W1 = _snapshots(optimizer, n, m, seeds)
+    k0, s0, p0, m0 = _held(W0)
+    k1, s1, _, _ = _held(W1)
+    rest = np.abs(W0)
+    np.put_along_axis(rest, k0[..., None], -1.0, 2)
+    r0 = rest.argmax(2)
+    rs = np.sign(np.take_along_axis(W0, r0[..., None], 2)[..., 0])
+    moved = (k0 != k1) | (s0 != s1)
+    rows = np.arange(seeds)[:, None]
+    opposite = np.where(rs > 0, m0[rows, r0], p0[rows, r0])
+    base = np.where(rs > 0, m0.sum(1, keepdims=True), p0.sum(1, keepdims=True)).mean() / m
+    return dict(moved=moved.mean(), to_runner_up=((k1 == r0) & (s1 == rs))[moved].mean(),
+                opposite_movers=opposite[moved].mean(), opposite_all=opposite.mean(), base=base)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[16, 32, 64])
     ap.add_argument("--ratios", type=float, nargs="+", default=[1, 2, 4, 16])
+    ap.add_argument("--landing", action="store_true", help="report landing() instead of the rates")
     args = ap.parse_args(argv)
-    print("| optimizer | n | m | R step 50 | R end | leave sole | leave mixed | T | ε | model R |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    if args.landing:
+        print("| optimizer | n | m | moved | movers on their runner-up slot | runner-up slot opposite-held: "
+              "movers | all | base rate |")
+        print("|---|---|---|---|---|---|---|---|")
+    else:
+        print("| optimizer | n | m | R step 50 | R end | leave sole | leave mixed | T | ε | model R |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
     for n in args.n:
         for r in args.ratios:
             for opt in ("gd-prox", "adamw"):
                 m = int(round(r * n))
                 if n * n * m > 64 * 64 * 128:
+                    continue
+                if args.landing:
+                    x = landing(opt, n, m)
+                    print(f"| {opt} | {n} | {m} | {x['moved']:.3f} | {x['to_runner_up']:.3f} | "
+                          f"{x['opposite_movers']:.3f} | {x['opposite_all']:.3f} | {x['base']:.3f} |",
+                          flush=True)
                     continue
                 x = measure(opt, n, m)
                 T, eps = fit_rates(n / 2, m, x["leave_sole"], x["leave_mixed"])
