@@ -33,6 +33,6 @@ nonzero = st.fractions(min_value=-2, max_value=2, max_denominator=9).filter(lamb
        lam=st.fractions(min_value=0, max_value=1, max_denominator=9))
 def test_forces_equal_minus_gradient_with_real_relu_at_rational_points(values, lam):
     W = [[forces.sp.Rational(q.numerator, q.denominator) for q in row] for row in values]
-    G = [[sum(a * b for a, b in zip(W[i], W[j])) for j in range(3)] for i in range(3)]
+    G = [[sum(a * b for a, b in zip(W[i], W[j], strict=True)) for j in range(3)] for i in range(3)]
     assume(all(G[i][j] != 0 for i in range(3) for j in range(3) if i != j))  # off the ReLU kink
     assert forces.point_gap(W, forces.sp.Rational(lam.numerator, lam.denominator)).is_zero_matrix

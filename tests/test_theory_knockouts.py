@@ -73,3 +73,25 @@ def test_the_anticorrelation_comes_from_interactions_across_neurons():
     assert R < 1 - 4 * se
     assert abs(R_diff - 1) < 3 * se_diff
     assert R_diff - R > 4 * se_rise
+
+
+@pytest.mark.parametrize("adam_v", ["full", "masked"])
+def test_adamw_knockout_masks_the_update_and_keeps_the_step_size_of_the_full_gradient(adam_v):
+    """One AdamW step from W (bias-corrected moments equal the gradients at t = 1):
+    ``ΔW = −lr·g_k/(|g_v| + ε)`` after decay, with ``g_k`` the knocked gradient and ``g_v`` the full
+    one (``adam_v="full"``) or the knocked one (``"masked"``, which makes the step ``−lr·sign g_k``)."""
+    rng = np.random.default_rng(11)
+    W = rng.normal(0, 0.3, (3, 6, 10))
+    lr, l1 = 1e-3, 1e-3
+    classes = ko._classes(W)
+    g_k = ko.gradient(W, "diff", classes) + l1 * np.sign(W)
+    g_v = (ko.gradient(W, "none", None) + l1 * np.sign(W)) if adam_v == "full" else g_k
+    expected = W * (1 - lr * ko.ADAMW_DECAY) - lr * g_k / (np.abs(g_v) + ko.EPS)
+    got = ko.train(W, 1, "adamw", lr, l1, "diff", adam_v=adam_v)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert np.abs(g_k - g_v).max() > 1e-3 or adam_v == "masked"   # the knockout did remove force
+
+
+def test_adam_v_is_checked():
+    with pytest.raises(ValueError, match="adam_v"):
+        ko.train(np.zeros((1, 2, 3)), 1, "adamw", 1e-3, 1e-3, "diff", adam_v="half")

@@ -95,7 +95,7 @@ def test_kurtosis_term_is_the_leading_non_gaussian_correction_laplace():
         gaussian = analytic.expected_noisy_loss(W, sigma, "gaussian")
         errors.append(abs((exact - gaussian) / analytic.kurtosis_loss_term(W, sigma, "laplace") - 1))
     assert errors[-1] < 0.01
-    assert all(b < a / 2 for a, b in zip(errors, errors[1:]))
+    assert all(b < a / 2 for a, b in zip(errors, errors[1:], strict=False))
 
 
 @pytest.mark.parametrize("sigma", [0.3, 0.5])

@@ -21,7 +21,7 @@ def test_half_normal_tail_sums_equal_sympy_integrals():
     x, moments = sparse.tail_moments()
     exact = [sp.lambdify(x, v, "mpmath") for v in moments]
     for value in (0.0, 0.3, 1.0, 2.5, 6.0, 12.0):
-        for got, want in zip(analytic.sparsification._tail_moments(np.float64(value)), exact):
+        for got, want in zip(analytic.sparsification._tail_moments(np.float64(value)), exact, strict=True):
             assert got == pytest.approx(float(want(sp.Float(value, 50))), rel=1e-11)
 
 
@@ -38,7 +38,7 @@ def test_reduced_flow_matches_direct_integration_at_rate_dt():
     errors = []
     for dt in (4e-3, 2e-3):
         w, t0, err = w0, 0.0, 0.0
-        for t, want in zip(times, reduced):
+        for t, want in zip(times, reduced, strict=True):
             w = sparse.direct_flow(w, 0.05, t - t0, dt)
             t0, err = t, max(err, np.abs(w - want).max())
         errors.append(err)
@@ -72,7 +72,7 @@ def test_time_to_monosemanticity_tends_to_root_two_over_lambda():
     # λ ≪ 1/√m keeps the feature alive (λ‖w0‖₁ < 1, README); the limit is approached like 1/log m.
     lams = {e: 1e-4 / math.sqrt(10 ** e) for e in (3, 5, 9, 15, 30, 60)}
     values = [lam * analytic.monosemantic_time(lam, m=10 ** e) for e, lam in lams.items()]
-    assert all(a > b > math.sqrt(2) for a, b in zip(values, values[1:]))
+    assert all(a > b > math.sqrt(2) for a, b in zip(values, values[1:], strict=False))
     assert values[-1] < 1.01 * math.sqrt(2)
 
 

@@ -68,7 +68,7 @@ def by_proposals(W0, rng):
 def greedy(W0):
     """Accept pairs ``(i, k)`` in decreasing ``(|W0_ik|, −i, −k)`` when feature and slot are free."""
     W0 = np.asarray(W0, dtype=float)
-    pairs = sorted(zip(*np.nonzero(W0)), key=lambda p: (-abs(W0[p]), p[0], p[1]))
+    pairs = sorted(zip(*np.nonzero(W0), strict=True), key=lambda p: (-abs(W0[p]), p[0], p[1]))
     neuron, taken = [-1] * W0.shape[0], set()
     for i, k in pairs:
         if neuron[i] < 0 and _slot(W0, i, k) not in taken:

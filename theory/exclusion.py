@@ -35,9 +35,9 @@ n, m, c = sp.symbols("n m c", positive=True)
 a, b = sp.symbols("a b", nonnegative=True, integer=True)
 
 
-def _factorial_moment(k, l, n=n, c=c):
-    """``E[a^(k) b^(l)] = n^(k+l) (c/2)^(k+l)`` for ``(a, b) ~ Multinomial(n; c/2, c/2, ·)``."""
-    return sp.ff(n, k + l) * (c / 2) ** (k + l)
+def _factorial_moment(k, j, n=n, c=c):
+    """``E[a^(k) b^(j)] = n^(k+j) (c/2)^(k+j)`` for ``(a, b) ~ Multinomial(n; c/2, c/2, ·)``."""
+    return sp.ff(n, k + j) * (c / 2) ** (k + j)
 
 
 def multinomial_expectation(poly, n=n, c=c):
@@ -45,9 +45,9 @@ def multinomial_expectation(poly, n=n, c=c):
     total = 0
     for (p, q), coeff in sp.Poly(sp.expand(poly), a, b).terms():
         for k in range(p + 1):
-            for l in range(q + 1):
+            for j in range(q + 1):
                 total += coeff * sp.functions.combinatorial.numbers.stirling(p, k) * \
-                    sp.functions.combinatorial.numbers.stirling(q, l) * _factorial_moment(k, l, n, c)
+                    sp.functions.combinatorial.numbers.stirling(q, j) * _factorial_moment(k, j, n, c)
     return sp.expand(total)
 
 

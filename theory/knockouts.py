@@ -25,6 +25,16 @@ neuron: the co-owners of a mixed neuron), ``opp-diff`` (opposite signs, differen
 
 ``none`` knocks nothing (equals ``incipoly.train``; tested).
 
+AdamW has two places a knockout can act (``--adam-v``). ``masked`` (the first version of this
+script) feeds the knocked gradient to both moments, so the second moment ``v`` — the per-coordinate
+step size — shrinks too and every step changes, knocked pair or not. ``full`` (the intervention
+used in section g) keeps ``v`` on the *full* gradient and masks only the first moment, so only the
+named force is removed and the step sizes stay those of the unknocked run::
+
+    m ← β₁m + (1 − β₁)(∇_knocked + λ sign W),   v ← β₂v + (1 − β₂)(∇_full + λ sign W)²
+
+gd-prox has no moments: the two modes are the same.
+
 Statistic: the overlap ratio ``R = Σ_s X_s / Σ_s (a_s b_s / m)`` over seeds, with ``a, b`` the
 numbers of neurons that are the argmax of some ``+`` / ``−`` feature and ``X`` those that are both
 (``R = 1`` for independent placement). Its standard error is the delta method's; knockouts share
@@ -96,8 +106,14 @@ def gradient(W, kind, classes):
     return kept
 
 
-def train(W0, steps, optimizer, lr, l1, kind="none"):
-    """Train every model in ``W0`` (``(S, n, m)``, float64) with ``kind`` knocked out."""
+def train(W0, steps, optimizer, lr, l1, kind="none", adam_v="full"):
+    """Train every model in ``W0`` (``(S, n, m)``, float64) with ``kind`` knocked out.
+
+    ``adam_v``: ``"full"`` — AdamW's second moment sees the full gradient, only the first moment
+    (the update's direction) the knocked one; ``"masked"`` — both see the knocked gradient.
+    """
+    if adam_v not in ("full", "masked"):
+        raise ValueError(f"adam_v must be 'full' or 'masked'; got {adam_v!r}")
     W = np.array(W0, dtype=np.float64)
     m1, v = np.zeros_like(W), np.zeros_like(W)
     classes = None
@@ -109,10 +125,12 @@ def train(W0, steps, optimizer, lr, l1, kind="none"):
             u = W - lr * g
             W = np.sign(u) * np.maximum(np.abs(u) - lr * l1, 0.0)
         else:                       # torch.optim.AdamW, L1 as λ·sign(w) in the gradient
+            full = adam_v == "full" and kind != "none"
+            g_v = (gradient(W, "none", None) if full else g) + l1 * np.sign(W)
             g = g + l1 * np.sign(W)
             W = W * (1 - lr * ADAMW_DECAY)
             m1 = BETA1 * m1 + (1 - BETA1) * g
-            v = BETA2 * v + (1 - BETA2) * g * g
+            v = BETA2 * v + (1 - BETA2) * g_v * g_v
             step = lr / (1 - BETA1 ** t)
             W = W - step * m1 / (np.sqrt(v) / np.sqrt(1 - BETA2 ** t) + EPS)
     return W
@@ -148,6 +166,9 @@ def main(argv=None):
                         help="steps to train (the argmax placement is settled long before the "
                              "weights reach the band)")
     parser.add_argument("--seeds", type=int, default=256)
+    parser.add_argument("--adam-v", choices=("full", "masked"), default="full",
+                        help="AdamW: second moment from the full gradient (only the update is "
+                             "knocked; default) or from the knocked one")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS),
                         help="knockouts to run after the unknocked baseline (default: all)")
     args = parser.parse_args(argv)
@@ -155,12 +176,13 @@ def main(argv=None):
     cfg = ip.Config(n_features=args.n, n_hidden=args.m, steps=0, optimizer=args.optimizer,
                     lr=d["lr"], l1=d["l1"], dtype="float64")
     W0 = ip.train(cfg, seeds=args.seeds, progress=False).W0
-    print(f"| {args.optimizer} n={args.n} m={args.m} | overlap ratio R ± SE | R − R(none) ± SE |")
+    print(f"| {args.optimizer} n={args.n} m={args.m} adam-v={args.adam_v} | overlap ratio R ± SE "
+          "| R − R(none) ± SE |")
     print("|---|---|---|")
     base = None
     for kind in ["none"] + [k for k in args.kinds if k != "none"]:
         t0 = time.time()
-        W = train(W0, args.steps, args.optimizer, d["lr"], d["l1"], kind)
+        W = train(W0, args.steps, args.optimizer, d["lr"], d["l1"], kind, args.adam_v)
         R, infl = ratio(*overlap_terms(W))
         se = np.sqrt((infl ** 2).sum())
         if base is None:

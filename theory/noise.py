@@ -48,7 +48,7 @@ def projected_fourth_moment(k=3):
     w = sp.symbols(f"w0:{k}", real=True)
     xi = sp.symbols(f"xi0:{k}", real=True)
     moment = {0: 1, 1: 0, 2: sigma ** 2, 3: 0, 4: (3 + kappa) * sigma ** 4}
-    poly = sp.Poly(sp.expand(sum(a * b for a, b in zip(w, xi)) ** 4), *xi)
+    poly = sp.Poly(sp.expand(sum(a * b for a, b in zip(w, xi, strict=True)) ** 4), *xi)
     expectation = sum(coeff * sp.prod([moment[e] for e in exps]) for exps, coeff in poly.terms())
     l2, l4 = sum(v ** 2 for v in w), sum(v ** 4 for v in w)
     return sp.expand(expectation - (3 * sigma ** 4 * l2 ** 2 + kappa * sigma ** 4 * l4))

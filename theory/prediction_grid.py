@@ -118,7 +118,7 @@ def main(argv=None):
     for j, cell in enumerate(todo):
         run_cell(cell, args.seeds, args.cache,
                  log=lambda s, j=j: print(f"[{j + 1}/{len(todo)} {time.perf_counter() - start:6.0f} s]{s}",
-                                     flush=True))
+                                          flush=True))
 
 
 if __name__ == "__main__":

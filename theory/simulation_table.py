@@ -236,7 +236,7 @@ def markdown(rows, extra, seeds):
             "| optimizer | n | m | sim / n(n−1)/4m | movers | avoidance | t* (step) | cascade on W(t*) "
             "| z | mixed argmax at t* | z | skew ×10³ meas. | skew ×10³ pred. |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r, e in zip(rows, extra):
+    for r, e in zip(rows, extra, strict=True):
         out.append(f"| {r['optimizer']} | {r['n']} | {r['m']} | {e['ratio']:.2f} ± {e['ratio_se']:.2f} | "
                    f"{e['movers']:.2f} | {e['avoid']:.2f} ± {e['avoid_se']:.2f} | {e['t_star']} | "
                    f"{e['cascade_after']:.2f} | {e['z_after']:+.1f} | {e['mixed_after']:.2f} | "

@@ -78,7 +78,7 @@ def adiabatic_time(l1, m=None, w0=None):
     total, lower = 0.0, 0.0
     for j in range(s.size - 1, 0, -1):              # θ ∈ (lower, s[j]]: survivors s[0..j]
         survivors = s[:j + 1]
-        total += quad(lambda th, s_=survivors: 1.0 / np.sqrt(np.sum((s_ - th) ** 2)), lower, s[j])[0]
+        total += quad(lambda th, alive=survivors: 1.0 / np.sqrt(np.sum((alive - th) ** 2)), lower, s[j])[0]
         lower = s[j]
     return total / l1
 

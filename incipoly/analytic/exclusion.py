@@ -9,8 +9,8 @@ probability that a feature finishes sparsifying (in the band ``[0.8, 1.2]``) wit
     Var X  = c²n(n − 1)[4m² − 4m − 4c²mn + 6c²m + c²n² − c²n] / (16 m²(m − 1))
 
 ``c`` is measured on the one-feature system (n = 1) trained with the same optimiser, lr, λ,
-weight decay, init scale and steps: a reduced process with no interference, costing ``1/n²`` of
-a seed of the full model per seed.
+weight decay, init scale and steps: a reduced process with no interference. Its 512 runs cost
+8–26 % of the wall time of 64 full runs at n = 32…64 (timed: ``theory/completeness_cost.py``).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import _integers, _real, _scalar_or_array
+from .results import Estimate, Moments
 
 #: Seeds of the one-feature system behind ``c`` (seeds 10⁶ … 10⁶ + S − 1, disjoint from the
 #: seeds 0 … S−1 that experiments use for the full models).
@@ -47,14 +48,15 @@ def exclusion_polysemantic(n, m, complete=1.0):
 
     Returns
     -------
-    mean, var : float or array
+    Moments
+        ``(mean, var)``: float or array each (a NamedTuple; unpacks as a pair).
     """
     n_arr, m_arr = _integers("n", n, 1), _integers("m", m, 1)
     c = _real("complete", complete, 0.0)
     if c > 1:
         raise ValueError(f"complete must be a probability in [0, 1]; got {complete!r}")
     if np.any(n_arr > m_arr):
-        raise ValueError(f"the exclusion law needs n <= m (one slot per sign and neuron); "
+        raise ValueError("the exclusion law needs n <= m (one slot per sign and neuron); "
                          f"got n={n!r}, m={m!r}")
     pairs = n_arr * (n_arr - 1)
     mean = c * c * pairs / (4 * m_arr)
@@ -62,14 +64,15 @@ def exclusion_polysemantic(n, m, complete=1.0):
                + c * c * n_arr ** 2 - c * c * n_arr)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.where(pairs > 0, c * c * pairs * bracket / (16 * m_arr ** 2 * np.maximum(m_arr - 1, 1)), 0.0)
-    return _scalar_or_array(mean), _scalar_or_array(var)
+    return Moments(_scalar_or_array(mean), _scalar_or_array(var))
 
 
 def sparsification_completeness(config, seeds=COMPLETENESS_SEEDS):
     """Fraction ``c`` of one-feature models (n = 1, same optimiser, lr, λ, decay, init scale,
     noise and steps as ``config``) whose largest ``|w_k|`` lies in ``[0.8, 1.2]`` at the end.
 
-    Returns ``(c, se)`` with the binomial standard error.
+    Returns an :class:`~incipoly.analytic.results.Estimate` ``(mean=c, se)`` with the binomial
+    standard error (a NamedTuple; unpacks as ``c, se``).
     """
     from ..config import Config
     from ..init import init_std
@@ -90,7 +93,7 @@ def sparsification_completeness(config, seeds=COMPLETENESS_SEEDS):
     peak = np.abs(run.W[:, 0, :]).max(axis=1)
     done = ((peak >= 0.8) & (peak <= 1.2)).astype(float)
     c = float(done.mean())
-    return c, float(np.sqrt(c * (1 - c) / count))
+    return Estimate(c, float(np.sqrt(c * (1 - c) / count)))
 
 
 def predicted_polysemantic(config, seeds=COMPLETENESS_SEEDS) -> Prediction:
