@@ -238,7 +238,20 @@ def slug(heading: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", words).strip("-")[:48] or "section"
 
 
-def write_theory(readme: Path, outdir: Path) -> None:
+def brief_for(heading: str, briefs: list) -> str:
+    """The section of the typeset overview whose heading shares a word (5+ letters) with
+    ``heading`` ("Birthday law with signs" ↔ "b. Birthday law with signs (`birthday.py`)")."""
+    words = set(re.findall(r"[a-z]{5,}", heading.lower()))
+    for title, body in briefs:
+        if words & set(re.findall(r"[a-z]{5,}", title.lower())):
+            return body.strip()
+    return ""
+
+
+def write_theory(readme: Path, outdir: Path, overview: Path) -> None:
+    """One page per section of ``readme``, each opening with the matching typeset summary of
+    ``overview`` (docs/guide/theory_overview.md) when there is one."""
+    briefs = split_sections(overview.read_text())[1] if overview.exists() else []
     if outdir.exists():
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True)
@@ -250,7 +263,11 @@ def write_theory(readme: Path, outdir: Path) -> None:
             appendix.append(f"## {bare(heading)}\n\n{clean(body, promote=False)}\n")
         else:
             page = slug(heading)
-            (outdir / f"{page}.md").write_text(f"# {bare(heading)}\n\n{clean(body, promote=True)}\n")
+            brief = brief_for(heading, briefs)
+            if brief:
+                brief = f"::::{{admonition}} In brief\n:class: tip\n\n{brief}\n::::\n\n"
+            (outdir / f"{page}.md").write_text(
+                f"# {bare(heading)}\n\n{brief}{clean(body, promote=True)}\n")
             models.append(page)
     (outdir / "appendix.md").write_text(
         "# Appendix: measurements and map\n\nThe measurement logs of `theory/README.md`: tables of "
@@ -288,7 +305,7 @@ def generate(app) -> None:
     root = docs.parent
     write_api(docs / "api")
     write_cli(docs / "cli" / "help.md")
-    write_theory(root / "theory" / "README.md", docs / "theory")
+    write_theory(root / "theory" / "README.md", docs / "theory", docs / "guide" / "theory_overview.md")
     arch = root / "ARCHITECTURE.md"
     target = docs / "guide" / "_architecture_include.md"
     target.write_text("```{include} ../../ARCHITECTURE.md\n:heading-offset: 1\n```\n"
