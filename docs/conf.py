@@ -15,7 +15,6 @@ sys.path.insert(0, str(ROOT))          # document this checkout, not an installe
 sys.path.insert(0, str(DOCS / "_ext"))
 # the notebooks run in a kernel that inherits the environment: make it import this checkout too
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 import incipoly  # noqa: E402
 

@@ -88,7 +88,7 @@ def collect(modules: list) -> tuple[dict, dict]:
         rows[modname] = [(name, getattr(module, name)) for name in names]
         if not from_all:
             logger.info(f"[incipoly_docs] {modname} has no __all__: documenting its defined names")
-    for modname, items in rows.items():
+    for items in rows.values():
         for name, obj in items:
             if kind(obj) == "module" or id(obj) in canonical:
                 continue
@@ -139,7 +139,7 @@ def write_api(outdir: Path) -> None:
     pages = {}
     for modname, items in rows.items():
         here = []
-        for name, obj in items:
+        for _, obj in items:
             if kind(obj) == "module":
                 continue
             full = canonical[id(obj)]

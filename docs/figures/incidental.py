@@ -42,7 +42,8 @@ def main():
     axes[1].set_title("after training: neuron " + ", ".join(map(str, shared)) + " is polysemantic")
     fig.colorbar(im, ax=axes, shrink=0.8, label="weight")
     fig.suptitle(f"n = 6 features, m = 12 neurons (seed {s}): features that start on the same "
-                 "neuron end up sharing it;\nsame-sign ones conflict and one moves (circles: each feature's largest initial weight)",
+                 "neuron end up sharing it;\nsame-sign ones conflict and one moves "
+                 "(circles: each feature's largest initial weight)",
                  fontsize=10)
     fig.savefig(OUT, dpi=110, bbox_inches="tight")
     print(f"seed {s}: shared neuron(s) {shared}; wrote {OUT}")
