@@ -76,10 +76,16 @@ def assignments(W, band=POLYSEMANTIC_BAND) -> Assignment:
 class Collisions(NamedTuple):
     """Collisions of the initial argmax neurons.
 
-    neuron, sign : (instances, n) — argmax ``|W0_ik|`` per feature and the sign of that weight.
-    pairs : (instances,) — feature pairs that share their argmax neuron.
-    same_sign_pairs : (instances,) — those pairs whose signs agree (they conflict through the ReLU).
-    mixed_neurons : (instances,) — neurons that are the argmax of features of both signs
+    Attributes
+    ----------
+    neuron, sign : (instances, n) arrays
+        Argmax ``|W0_ik|`` per feature and the sign of that weight.
+    pairs : (instances,) array
+        Feature pairs that share their argmax neuron.
+    same_sign_pairs : (instances,) array
+        Those pairs whose signs agree (they conflict through the ReLU).
+    mixed_neurons : (instances,) array
+        Neurons that are the argmax of features of both signs
         (the birthday-with-signs count of :func:`incipoly.analytic.expected_polysemantic`).
     """
     neuron: np.ndarray

@@ -97,14 +97,22 @@ def neuron_usage(W, fraction=USE_FRACTION, threshold=REPRESENTED):
 class Sharing(NamedTuple):
     """Polysemantic neurons under :func:`neuron_usage`, one count per instance.
 
-    polysemantic : neurons used by more than one represented feature.
-    same_sign : neurons used by two or more features with the same sign (they conflict through
+    Attributes
+    ----------
+    polysemantic : (instances,) array
+        Neurons used by more than one represented feature.
+    same_sign : (instances,) array
+        Neurons used by two or more features with the same sign (they conflict through
         the ReLU whenever both are active).
-    opposite_sign : neurons used by features of both signs (free of interference on one-hot
+    opposite_sign : (instances,) array
+        Neurons used by features of both signs (free of interference on one-hot
         inputs, the antipodal pairs of sparse ones). A neuron can be in both.
-    represented : features with ``‖W_i‖ > threshold``.
-    necessary, incidental : the split of ``polysemantic`` (:func:`polysemanticity`).
-    neuron_class : (instances, m) int8 — 0 monosemantic or unused, 1 incidental, 2 necessary.
+    represented : (instances,) array
+        Features with ``‖W_i‖ > threshold``.
+    necessary, incidental : (instances,) arrays
+        The split of ``polysemantic`` (:func:`polysemanticity`).
+    neuron_class : (instances, m) int8 array
+        0 monosemantic or unused, 1 incidental, 2 necessary.
     """
     polysemantic: np.ndarray
     same_sign: np.ndarray
