@@ -3,11 +3,10 @@ import csv
 import json
 
 import pytest
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 import incipoly as ip
 from incipoly.grids import read_grid
-
-from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 GRID_TOML = """
 n_features = 3
@@ -108,8 +107,11 @@ def test_bad_grid_file_exits_2_naming_the_field(tmp_path, capsys, name, text, me
     (["sweep"], "either GRID_FILE"),
     (["sweep", "G", "--summary", "S"], "either GRID_FILE"),
     (["sweep", "G"], "--store DIR is required"),
-    (["sweep", "missing.toml", "--store", "S"], "cannot be read"),
-    (["sweep", "--summary", "nowhere"], "no sweep at"),
+    (["sweep", "missing.toml", "--store", "S"], "GRID_FILE"),
+    (["sweep", "missing.toml", "--store", "S"], "does not exist"),
+    (["sweep", "--summary", "nowhere"], "--summary"),
+    (["sweep", "--summary", "nowhere"], "does not exist"),
+    (["sweep", "--summary", "G"], "is not a directory"),
     (["sweep", "G", "--store", "S", "--chunk-seeds", "0"], "chunk_seeds must be an integer >= 1"),
     (["sweep", "G", "--store", "S", "--record", "1"], "record must be an integer >= 2"),
     (["sweep", "G", "--store", "S", "--seeds", "x"], "seeds must be"),

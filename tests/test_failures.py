@@ -6,13 +6,11 @@ import importlib
 
 import numpy as np
 import pytest
+from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 import incipoly as ip
 from incipoly import analytic, metrics
-
 from incipoly.train import DivergenceError, check_memory, memory_estimate
-
-from clitools import run_cli  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 TINY = ["--n-features", "4", "--n-hidden", "8", "--steps", "5", "--no-progress"]
 SMALL = ip.Config(n_features=4, n_hidden=8, steps=3)
@@ -208,25 +206,6 @@ def test_other_system_errors_are_not_disguised(monkeypatch):
     monkeypatch.setattr(train_module._CpuState, "advance", fail)
     with pytest.raises(SystemError):
         ip.train(SMALL, progress=False)
-
-
-@pytest.mark.parametrize("command", ["train", "compare", "reproduce"])
-def test_ctrl_c_says_what_was_saved_and_exits_130(command, tmp_path, capsys, monkeypatch):
-    from incipoly import cli, compare
-
-    def interrupt(*args, **kwargs):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "train", interrupt)
-    monkeypatch.setattr(compare, "compare", interrupt)
-    monkeypatch.setattr(cli, "reproduce", interrupt)
-    argv = {"train": ["train", *TINY], "compare": ["compare", "--no-progress"],
-            "reproduce": ["reproduce", "sparsity", "--no-progress"]}[command]
-    rc, _, err = run_cli([*argv, "--out", str(tmp_path / "o")], capsys)
-    assert rc == 130 and "interrupted" in err
-    if command == "reproduce":
-        assert "--resume" in err and str(tmp_path / "o" / "sparsity" / "store") in err
-    else:
-        assert "nothing was saved" in err
 
 
 def test_compare_out_that_is_a_file_is_refused_before_training(tmp_path, capsys, monkeypatch):
