@@ -191,7 +191,6 @@ def compare(cells, seeds, progress=True, client=None, store=None, announce=None)
               desc="compare", dynamic_ncols=True) as bar:
         for k, cell in enumerate(cells, 1):
             announce(k, len(cells), cell)
-            bar.set_description(f"cell {k}/{len(cells)}", refresh=False)
             rows.append(evaluate(cell, seeds, progress=bar))
     return rows
 

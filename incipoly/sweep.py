@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import claims
+from ._validate import WrongTypeError, shown
 from .config import Config
 from .init import normalize_seeds
 from .store import (HOST, OPTIONAL_ARRAYS, Run, StoreError, atomic_write, check_array,
@@ -515,6 +516,9 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
     """
     meta = _check_arguments(grid, seeds, chunk_seeds, resume, keep_weights, record, progress,
                             backend, active_tol)
+    if not isinstance(store, (str, os.PathLike)):
+        raise WrongTypeError(f"store must be a directory path (str or os.PathLike); got "
+                             f"{shown(store)} of type {type(store).__name__}")
     if client is not None:
         from . import distributed
         distributed.check_client(client)

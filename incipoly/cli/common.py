@@ -63,8 +63,9 @@ def add_parser(subparsers, name, **kwargs):
     return subparsers.add_parser(name, formatter_class=Formatter, epilog=EXIT_EPILOG, **kwargs)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """Parse ``--seeds``: ``"k"`` → ``0 … k−1``, ``"3,7,9"`` → those, ``"0-99"`` → 0 … 99.
+def parse_seeds(text: str) -> list[int] | range:
+    """Parse ``--seeds``: ``"k"`` → ``range(k)``, ``"3,7,9"`` → ``[3, 7, 9]``, ``"0-99"`` →
+    ``range(0, 100)`` (a range, so a huge count costs nothing before the memory check refuses it).
 
     Raises
     ------
@@ -88,7 +89,7 @@ def parse_seeds(text: str) -> list[int]:
     if hi > MAX_SEED or hi - lo + 1 > MAX_INSTANCES:
         raise ValueError(f"seeds must be at most {MAX_INSTANCES} seeds, each <= {MAX_SEED}; "
                          f"got {text!r}")
-    return list(range(lo, hi + 1))
+    return range(lo, hi + 1)
 
 
 def add_seeds_argument(parser, default: str = "8"):
@@ -174,33 +175,39 @@ def fresh_run_dir(root: Path, prefix: str) -> Path:
     raise FileExistsError(f"no free directory name {prefix}-{stamp}-* under {root}")
 
 
-def check_writable_dir(path: Path, flag: str = "--out") -> Path:
+def check_writable_dir(path: Path, flag: str = "--out", given=None) -> Path:
     """Refuse (ValueError naming ``flag``) a directory that could not be written, before training.
 
     ``path`` may not exist yet; then its nearest existing ancestor must be a writable directory.
     Writability is probed by creating and removing a temporary file there (``os.access`` says
     yes to root even on a read-only file system), so nothing is left behind.
 
+    ``given`` is the argument as the user wrote it, when that differs from ``path`` (``--png
+    FILE`` checks FILE's directory).
+
     Raises
     ------
     ValueError
-        Naming ``flag``, ``path`` and why it cannot be written.
+        Naming ``flag``, the argument and why it cannot be written.
     """
     path = Path(path)
+    given = path if given is None else given
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{flag} {path} exists and is not a directory")
+        raise ValueError(f"{flag} {given}: {path} exists and is not a directory")
     probe = path
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise ValueError(f"{flag} {path}: {probe} is not a directory, so {path} cannot be created")
+        raise ValueError(f"{flag} {given}: {probe} is not a directory, so {path} cannot be "
+                         "created")
     try:
         with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as exc:
-        raise ValueError(f"{flag} {path} is not writable ({probe}: {exc.strerror or exc})") from None
+        raise ValueError(f"{flag} {given} is not writable: cannot create a file in {probe} "
+                         f"({exc.strerror or exc})") from None
     return path
 
 

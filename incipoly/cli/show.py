@@ -35,7 +35,7 @@ def run(args) -> int:
     png = Path(args.png) if args.png is not None else path / "run.png"
     if png.is_dir():
         raise ValueError(f"--png {png} is a directory; give a file name like {png / 'run.png'}")
-    check_writable_dir(png.parent, "--png")
+    check_writable_dir(png.parent, "--png", given=png)
     try:
         saved = load(path)
     except (ValueError, OSError, KeyError) as exc:     # corrupt files: a failure, not usage

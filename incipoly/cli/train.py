@@ -88,8 +88,12 @@ def run(args) -> int:
     out = check_writable_dir(Path(args.out) if args.out is not None else Path("runs"))
     args.interrupted = ("nothing was kept (a run is saved only when training ends); start again "
                         f"with: {resume_command(args, drop=())}")
-    result = train(config, seeds=seeds, record=args.record, snapshots=args.snapshots,
-                   progress=not args.no_progress)
+    try:
+        result = train(config, seeds=seeds, record=args.record, snapshots=args.snapshots,
+                       progress=not args.no_progress)
+    except MemoryError as exc:      # name the flags that set the sizes
+        raise MemoryError(f"--seeds {args.seeds} ({len(seeds)} models of --n-features "
+                          f"{config.n_features} × --n-hidden {config.n_hidden}): {exc}") from None
     saved = result.save(out if args.out is not None else fresh_run_dir(out, "train"))
     print(format_run(result))
     print(f"wall time: {result.info['seconds']:.2f} s training")
