@@ -66,6 +66,11 @@ class Assignment(NamedTuple):
     sign: np.ndarray
     carried: np.ndarray
 
+    def __repr__(self) -> str:
+        from .report import brief_repr
+        return brief_repr(self, ("neuron", "sign"),
+                          head=f"{int(np.count_nonzero(self.carried))} (feature, neuron) pairs in band")
+
 
 def assignments(W, band=(0.8, 1.2)) -> Assignment:
     """Each feature's strongest neuron with its sign, and every (feature, neuron) pair in the band."""
@@ -94,6 +99,12 @@ class Collisions(NamedTuple):
     pairs: np.ndarray
     same_sign_pairs: np.ndarray
     mixed_neurons: np.ndarray
+
+    def __repr__(self) -> str:
+        from .report import brief_repr
+        shape = " × ".join(map(str, np.shape(self.neuron)))
+        return brief_repr(self, ("pairs", "same_sign_pairs", "mixed_neurons"),
+                          head=f"argmax neurons {shape}")
 
 
 def initial_collisions(W0) -> Collisions:

@@ -75,6 +75,28 @@ def training_health(run) -> dict:
     return {"in_band": in_band, "dead": dead, "warnings": warnings}
 
 
+def brief(value) -> str:
+    """A few characters for one field of a repr: a number, a short list, the mean of a long
+    1-D array or the shape of a larger one (never the array itself)."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "biuf":
+        return repr(value)
+    if a.ndim == 0:
+        return f"{float(a):.4g}"
+    if a.ndim == 1 and a.size <= 4:
+        return "[" + ", ".join(f"{float(v):.4g}" for v in a) + "]"
+    if a.ndim == 1:
+        return f"mean {float(a.mean()):.4g} over {a.size}"
+    return f"{a.dtype} array {a.shape}"
+
+
+def brief_repr(obj, fields=None, head="") -> str:
+    """``Name(head; field=brief, …)`` for a NamedTuple or similar object (see :func:`brief`)."""
+    fields = obj._fields if fields is None else fields
+    body = ", ".join(f"{k}={brief(getattr(obj, k))}" for k in fields)
+    return f"{type(obj).__name__}({head + '; ' if head else ''}{body})"
+
+
 def describe(run) -> str:
     """One line: config essentials, seeds, weight shape and dtype, mean polysemantic count."""
     cfg = run.config.to_dict()
@@ -187,4 +209,4 @@ def _weights_panel(fig, ax, W, seed):
            title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}\n")
 
 
-__all__ = ["describe", "describe_html", "run_figure", "neuron_order", "format_seeds"]
+__all__ = ["brief", "brief_repr", "training_health", "describe", "describe_html", "run_figure", "neuron_order", "format_seeds"]

@@ -176,6 +176,7 @@ def test_python_m_entry_point(tmp_path):
 
 
 def test_compare_writes_table_csv_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="compare --plot draws with the [plot] extra")
     import csv
 
     from incipoly.compare import COLUMNS

@@ -28,6 +28,15 @@ class Sparsification(NamedTuple):
     scale: np.ndarray
     threshold: np.ndarray
 
+    def __repr__(self) -> str:
+        from ..report import brief
+        t = np.asarray(self.t)
+        if t.size == 0:
+            return "Sparsification(no times)"
+        ends = lambda a: f"{brief(np.asarray(a)[0])} → {brief(np.asarray(a)[-1])}"  # noqa: E731
+        return (f"Sparsification({t.size} times {ends(t)}; m_active {ends(self.m_active)}, "
+                f"l1_norm {ends(self.l1_norm)}, threshold {ends(self.threshold)})")
+
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _DIRECT_SUMS = 64
@@ -338,7 +347,9 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     if (times is None or times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0)
             or np.any(np.diff(times) < 0)):
         raise ValueError(f"t must be a finite, non-decreasing 1-D array of times >= 0; got {t!r}")
-    _check_horizon("t", float(times[-1]) if times.size else 0.0, l1)
+    if times.size == 0:
+        raise ValueError("t must hold at least one time; got an empty array")
+    _check_horizon("t", float(times[-1]), l1)
     count, l1_norm, scale, theta = (np.zeros_like(times) for _ in range(4))
     if sums(0.0)[0] == 0:
         return Sparsification(times, count, l1_norm, scale, theta)
