@@ -209,4 +209,5 @@ def _weights_panel(fig, ax, W, seed):
            title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}\n")
 
 
-__all__ = ["brief", "brief_repr", "training_health", "describe", "describe_html", "run_figure", "neuron_order", "format_seeds"]
+__all__ = ["brief", "brief_repr", "training_health", "describe", "describe_html", "run_figure",
+           "neuron_order", "format_seeds"]
