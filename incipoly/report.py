@@ -156,8 +156,8 @@ def run_figure(run, path=None, instance=0):
     require_matplotlib()
     from matplotlib.figure import Figure
     instance = check_int("instance", instance, 0, len(run.seeds) - 1)
-    fig = Figure(figsize=(14, 4.6), layout="constrained")
-    fig.suptitle(describe(run), fontsize="small")
+    fig = Figure(figsize=(14, 4.8), layout="constrained")
+    fig.suptitle(figure_title(run))
     axes = fig.subplots(1, 3, width_ratios=(1, 1, 1.4))
     steps = np.asarray(run.history.get("step", []))
     _history_panel(axes[0], steps, run.history.get("loss"), "loss (incl. L1 term)", log_y=True)
@@ -191,23 +191,48 @@ def _history_panel(ax, steps, values, ylabel, log_y):
     ax.legend(fontsize="small")
 
 
+#: A neuron is shown in the weight heatmap when some ``|W_ik|`` exceeds this.
+ACTIVE_WEIGHT = 0.1
+
+
+def figure_title(run) -> str:
+    """The run figure's title: shapes, optimizer, λ, steps, seeds and the polysemantic count."""
+    from . import metrics
+    cfg = run.config
+    counts = metrics.polysemantic_neurons(run.W).astype(float)
+    mean, se = metrics.mean_se(counts) if counts.size > 1 else (counts.mean(), np.nan)
+    count = f"{mean:.3g}" + ("" if np.isnan(se) else f" ± {se:.2g}")
+    noise = "" if cfg.noise == "none" else f", {cfg.noise} noise σ = {cfg.noise_std:g}"
+    inputs = "" if cfg.inputs == "one-hot" else f", {cfg.inputs} inputs p = {cfg.feature_prob:g}"
+    return (f"n = {cfg.n_features} features, m = {cfg.n_hidden} neurons: {cfg.optimizer} "
+            f"lr = {cfg.lr:g}, λ = {cfg.l1:g}{noise}{inputs}, {cfg.steps} steps, "
+            f"{len(run.seeds)} seeds — polysemantic neurons per model {count}")
+
+
 def _weights_panel(fig, ax, W, seed):
-    """Signed heatmap features × neurons, polysemantic neurons first and marked with ▼."""
+    """Signed heatmap features × active neurons (some ``|W_ik|`` above :data:`ACTIVE_WEIGHT`),
+    polysemantic neurons first and marked ▼; the number of neurons left out is stated."""
     features, neurons, poly = neuron_order(W)
+    active = neurons[np.abs(W[:, neurons]).max(axis=0) > ACTIVE_WEIGHT]
+    hidden = neurons.size - active.size
+    shown = active if active.size else neurons[:1]
     vmax = max(float(np.abs(W).max()), 1e-12)
-    image = ax.imshow(W[np.ix_(features, neurons)], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+    image = ax.imshow(W[np.ix_(features, shown)], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                       aspect="auto", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="final weight $W_{ik}$")
     if poly:                        # ▼ just above the axes over each polysemantic column
         ax.plot(np.arange(poly), np.full(poly, 1.02), "v", color="k", ms=6, clip_on=False,
                 transform=ax.get_xaxis_transform())
         ax.axvline(poly - 0.5, color="k", lw=0.8, ls="--")
-    for axis, order in ((ax.xaxis, neurons), (ax.yaxis, features)):
+    for axis, order in ((ax.xaxis, shown), (ax.yaxis, features)):
         if order.size <= MAX_TICK_LABELS:        # label rows and columns with their real indices
             axis.set_ticks(np.arange(order.size), [str(k) for k in order], fontsize="x-small")
-    ax.set(xlabel="neuron (polysemantic first, ▼)", ylabel="feature",
+    left_out = (f"; {hidden} inactive neuron{'s' if hidden != 1 else ''} (all |W| ≤ "
+                f"{ACTIVE_WEIGHT:g}) not shown" if hidden else "")
+    ax.set(xlabel=f"active neurons, polysemantic first (▼){left_out}", ylabel="feature",
            title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}\n")
 
 
 __all__ = ["brief", "brief_repr", "training_health", "describe", "describe_html", "run_figure",
+           "figure_title",
            "neuron_order", "format_seeds"]
