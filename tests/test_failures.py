@@ -368,3 +368,24 @@ def test_huge_cascade_monte_carlo_is_refused_before_allocating():
 def test_empty_or_infinite_arguments_are_refused_naming_them(call, name):
     with pytest.raises(ValueError, match=rf"^{name} "):
         call()
+
+
+def test_temporary_files_of_a_killed_writer_are_removed_on_resume(tmp_path):
+    """A writer killed mid-write and not yet reaped (a zombie) is dead: its temp file goes."""
+    import signal
+    import subprocess
+
+    from incipoly.store import HOST
+    cfg = ip.Config(n_features=3, n_hidden=4, steps=5)
+    ip.sweep(cfg, 4, tmp_path / "s", chunk_seeds=2, progress=False)
+    victim = subprocess.Popen(["sleep", "60"])
+    victim.send_signal(signal.SIGKILL)
+    try:
+        import time
+        time.sleep(0.2)                          # killed, not waited for: a zombie
+        temp = tmp_path / "s" / "chunks" / f".c0000_s000000.npz.{HOST}_{victim.pid}_abcdef12.tmp"
+        temp.write_bytes(b"half a chunk")
+        ip.sweep(cfg, 4, tmp_path / "s", chunk_seeds=2, progress=False, resume=True)
+        assert not temp.exists()
+    finally:
+        victim.wait()
