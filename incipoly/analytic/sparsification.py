@@ -192,14 +192,17 @@ def _system(sums, l1):
     return parts, rhs, jac
 
 
-def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
+def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None, settle=False):
     """Integrate the reduced flow of :func:`_system` (LSODA or Radau, analytic Jacobian).
 
     ``u`` stays ``O(λ)`` near the slow manifold ``S = 1``, so ``1 − S`` keeps full precision (``A``
     itself would not). Stops when ``S < e^-60`` (every coordinate is then within ``1e-13`` of 0 and
     reaches it in ``O(1e-13/λ)``: extinction, possible only for large λ) or when ``θ = stop_at``.
     Explicit ``w0`` gives a right-hand side with a kink at every death; Radau steps over those far
-    more cheaply than LSODA, which is faster on the smooth profile.
+    more cheaply than LSODA, which is faster on the smooth profile. With ``settle`` it also stops
+    once the state can no longer move by ``atol`` before ``t_end`` (it has settled: the flow
+    decays exponentially towards its fixed point), so a horizon like ``t = 1e12`` costs no more
+    than the approach; ``sol.settled`` then holds the final state.
     """
     parts, rhs, jac = _system(sums, l1)
     # Integrate in s = c·t with c = max(1, λ): for large λ the whole flow happens within t ~ 1/λ,
@@ -222,6 +225,18 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     count0, _, sq0, _, _ = parts(0.0)
     method, rtol = ("LSODA", 1e-10) if smooth else ("Radau", 1e-8)
     atol = rtol * 1e-3 * np.array([1.0, math.sqrt(sq0 / count0)])   # θ in units of rms |w0|
+    if settle:
+        def settled(s, y):
+            """−1 once no coordinate moves: at today's speed it would change by < atol before
+            t_end, or its speed is rounding noise (≤ 1e3·eps·λ·(1 + |y|), the size of the two
+            cancelling O(λ) terms' rounding at the fixed point); else +1."""
+            speed = np.abs(rhs(s, y))
+            floor = 1e3 * np.finfo(float).eps * l1 / c * (1.0 + np.abs(y))
+            moving = (speed * (t_end * c - s) > atol) & (speed > floor)
+            return 1.0 if moving.any() else -1.0
+
+        settled.terminal, settled.direction = True, -1
+        events.append(settled)
     s_eval = None if t_eval is None else np.asarray(t_eval) * c
     with warnings.catch_warnings():     # a failed LSODA attempt warns, then Radau takes over
         warnings.simplefilter("ignore", UserWarning)
@@ -233,6 +248,7 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     if not sol.success:     # only at extreme λ or horizons: say which arguments to change
         raise ValueError(f"l1={l1!r} with times up to t={t_end!r} is beyond what the ODE solver "
                          f"can integrate ({sol.message}); use a smaller l1 or t")
+    sol.settled = sol.y_events[-1][0] if settle and len(sol.t_events[-1]) else None
     if c > 1.0:
         sol.t = np.asarray(sol.t) / c
         sol.t_events = [np.asarray(e) / c for e in sol.t_events]
@@ -288,11 +304,13 @@ def _solve_at(sums, smooth, l1, times):
     log_norm[tiny], theta[tiny] = (y0[:, None] + slope[:, None] * unique[tiny]).reshape(2, -1)
     later = unique[~tiny]
     if later.size:
-        sol = _flow(sums, smooth, l1, later[-1], t_eval=later)
+        sol = _flow(sums, smooth, l1, later[-1], t_eval=later, settle=True)
         k = len(sol.t)
         if k:
             log_norm[tiny.sum():][:k], theta[tiny.sum():][:k] = np.reshape(sol.y, (2, k))
-        if k < later.size:                     # extinct: w ≡ 0 from then on
+        if k < later.size and sol.settled is not None:     # settled: constant from then on
+            log_norm[tiny.sum() + k:], theta[tiny.sum() + k:] = sol.settled
+        elif k < later.size:                   # extinct: w ≡ 0 from then on
             log_norm[tiny.sum() + k:] = -np.inf
             theta[tiny.sum() + k:] = sol.y_events[0][0][1]
     return log_norm[inverse], theta[inverse]
