@@ -299,10 +299,10 @@ def _superposition(result):
 
 def _cooccurrence(result):
     tab, p = result.tables["by_p"], result.params
-    fig, axes = _figure(12, 4.8, 2, f"Co-occurring features, m ≥ n (n = {p['n_features']}, "
-                        f"m = {p['n_hidden']}, AdamW, {p['seeds']} seeds; L1 λ ∝ p so the L1 "
-                        f"pressure per active input is that of the one-hot model: "
-                        f"λ = {p['l1_scale']:g}·p/3)", result)
+    fig, axes = _figure(12, 5.0, 2, f"Co-occurring features, m ≥ n (n = {p['n_features']}, "
+                        f"m = {p['n_hidden']}, AdamW, {p['seeds']} seeds)\nL1 λ = "
+                        f"{p['l1_scale']:g}·p/3 ∝ p: the L1 pressure per active input of the "
+                        f"one-hot model", result)
     x = tab["p"]
     _errorbars(axes[0], x, tab, "band", "band count |W_ik| ∈ [0.8, 1.2]", fmt="o-", lw=2.5,
                ms=7, color="tab:blue", zorder=2)
@@ -311,7 +311,9 @@ def _cooccurrence(result):
     _errorbars(axes[0], x * 1.07, tab, "opposite_sign", "opposite-sign sharing", fmt="^--",
                mfc="none", ms=6, color="tab:green", zorder=3)
     axes[0].plot(x, tab["birthday"], "k--", lw=1, label="one-hot theory (birthday law with signs)")
-    axes[0].set(ylabel="polysemantic neurons per model")
+    top = np.nanmax(np.concatenate([tab["birthday"], tab["band_mean"] + tab["band_se"],
+                                    tab["opposite_sign_mean"] + tab["opposite_sign_se"]]))
+    axes[0].set(ylabel="polysemantic neurons per model", ylim=(-0.05 * top, 1.45 * top))
     share = np.asarray(tab["incidental_share"], float)
     axes[1].plot(x, share, "o-", color="tab:blue", label="incidental share (pooled over seeds)")
     undefined = x[~np.isfinite(share)]
@@ -324,7 +326,8 @@ def _cooccurrence(result):
         ax.set(xscale="log", xlabel="feature probability p  (rare → co-occurring)",
                xlim=(x.min() / 1.5, x.max() * 1.5))
         _plain_log_ticks(ax.xaxis)
-        ax.legend(fontsize="small", loc="upper left")
+    axes[0].legend(fontsize="small", loc="upper right")
+    axes[1].legend(fontsize="small", loc="center right")
     return fig
 
 
