@@ -197,3 +197,31 @@ def test_compare_bad_values_exit_2(argv, field, capsys):
     assert main(["compare", "--no-progress", *argv]) == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err
+
+
+def test_help_texts_are_complete(capsys):
+    """reproduce lists every experiment with its whole description and the right count;
+    compare names the exclusion law and prints no "(default: None)" after a stated default."""
+    from incipoly.experiments import EXPERIMENTS
+    rc, out, _ = run_cli(["reproduce", "--help"], capsys)
+    text = " ".join(out.split())
+    assert rc == 0 and f"The {len(EXPERIMENTS)} experiments" in text
+    assert f"finishes all {len(EXPERIMENTS)}" in text and "all five" not in text
+    for fn in EXPERIMENTS.values():
+        assert " ".join(fn.__doc__.split("\n\n")[0].split()) in text
+    rc, out, _ = run_cli(["compare", "--help"], capsys)
+    text = " ".join(out.split())
+    assert rc == 0 and "exclusion law" in text
+    assert "(default: None)" not in out and "(default: False)" not in out
+    assert "default: per optimizer (adamw 0.001" in text
+
+
+def test_first_seconds_say_what_happens_and_the_bar_ends_its_line(tmp_path, capsys):
+    rc, _, err = run_cli(["train", "--n-features", "4", "--n-hidden", "8", "--steps", "50",
+                          "--out", str(tmp_path / "t")], capsys)
+    assert rc == 0 and "50/50" in err and err.endswith("\n")
+    rc, _, err = run_cli(["compare", "--n", "3", "--ratios", "1", "2", "--optimizers", "sgd",
+                          "--steps", "20", "--seeds", "2", "--out", str(tmp_path / "c")], capsys)
+    assert rc == 0
+    assert "cell 1/2: n=3 m=3 sgd" in err and "cell 2/2: n=3 m=6 sgd" in err
+    assert err.index("cell 1/2") < err.index("cell 2/2")
