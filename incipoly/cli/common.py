@@ -104,56 +104,65 @@ def add_progress_argument(parser):
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
 
 
+_WD = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_WEIGHT_DECAY.items())
+
+#: The flags of :func:`add_config_arguments`: argument group → (Config field, argparse keywords);
+#: the flag is the field with ``-`` for ``_`` and its default the field's in ``defaults``.
+CONFIG_FLAGS = {
+    "model and training (every Config field)": (
+        ("n_features", {"type": int, "help": "n: number of one-hot features (>= 1)"}),
+        ("n_hidden", {"type": int, "help": "m: number of hidden neurons (>= 1)"}),
+        ("steps", {"type": int, "help": "full-batch optimisation steps (>= 0)"}),
+        ("optimizer", {"choices": OPTIMIZERS,
+                       "help": "adamw = torch.optim.AdamW; sgd with L1 subgradient; gd-prox = "
+                               "gradient step then soft-threshold by lr*l1"}),
+        ("lr", {"type": float, "help": "learning rate (> 0)"}),
+        ("l1", {"type": float,
+                "help": "L1 coefficient in loss = sum (y - x)^2 + l1 * sum |W| (>= 0)"}),
+        ("weight_decay", {"type": float,
+                          "help": f"decoupled weight decay W <- W (1 - lr*wd) (>= 0); default: "
+                                  f"torch's default for the optimizer ({_WD})"}),
+        ("noise", {"choices": NOISES,
+                   "help": "hidden-layer noise, one vector per step shared by the batch"}),
+        ("noise_std", {"type": float, "help": "standard deviation of the hidden noise (>= 0)"}),
+        ("init", {"choices": INITS, "help": "initial weights: normal = N(0, 1/m) (the paper's), "
+                                            "xavier = N(0, 2/(n+m))"}),
+        ("dtype", {"choices": DTYPES, "help": "floating-point precision"}),
+    ),
+    "sparse inputs, importance, bias, untied decoder": (
+        ("inputs", {"choices": INPUTS,
+                    "help": "one-hot: the full batch of n one-hot vectors (loss summed); sparse: "
+                            "batch-size examples per step, each feature active with probability "
+                            "feature-prob at magnitude U(0,1) (loss averaged over the batch)"}),
+        ("feature_prob", {"type": float, "help": "p in (0, 1]: probability that a feature is "
+                                                 "active (sparse only)"}),
+        ("batch_size", {"type": int, "help": "examples per step (sparse only, >= 1)"}),
+        ("importance", {"type": float,
+                        "help": "r in (0, 1]: output j weighted r^j in the loss (1 = uniform)"}),
+        ("correlation", {"choices": CORRELATIONS,
+                         "help": "features in pairs (0,1),(2,3),...: correlated = a pair is "
+                                 "active together with prob p; anticorrelated = with prob 2p one "
+                                 "of the two (each with prob 1/2), never both (sparse only)"}),
+        ("bias", {"action": argparse.BooleanOptionalAction,
+                  "help": "decoder bias b: y = ReLU(D h + b), b initialised to 0"}),
+        ("tied", {"action": argparse.BooleanOptionalAction,
+                  "help": "decoder D = W (the paper's); --no-tied: a decoder of its own, "
+                          "initialised like W"}),
+        ("noise_scope", {"choices": NOISE_SCOPES,
+                         "help": "step: one hidden-noise vector per step shared by the batch; "
+                                 "example: a fresh vector per input"}),
+    ),
+}
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRAIN_DEFAULTS):
-    """Add one flag per :class:`Config` field (``--n-features`` for ``n_features`` …)."""
-    g = parser.add_argument_group("model and training (every Config field)")
-    g.add_argument("--n-features", type=int, default=defaults.n_features,
-                   help="n: number of one-hot features (>= 1)")
-    g.add_argument("--n-hidden", type=int, default=defaults.n_hidden,
-                   help="m: number of hidden neurons (>= 1)")
-    g.add_argument("--steps", type=int, default=defaults.steps,
-                   help="full-batch optimisation steps (>= 0)")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                   help="adamw = torch.optim.AdamW; sgd with L1 subgradient; gd-prox = gradient "
-                        "step then soft-threshold by lr*l1")
-    g.add_argument("--lr", type=float, default=defaults.lr, help="learning rate (> 0)")
-    g.add_argument("--l1", type=float, default=defaults.l1,
-                   help="L1 coefficient in loss = sum (y - x)^2 + l1 * sum |W| (>= 0)")
-    wd = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_WEIGHT_DECAY.items())
-    g.add_argument("--weight-decay", type=float, default=None,
-                   help=f"decoupled weight decay W <- W (1 - lr*wd) (>= 0); default: torch's "
-                        f"default for the optimizer ({wd})")
-    g.add_argument("--noise", choices=NOISES, default=defaults.noise,
-                   help="hidden-layer noise, one vector per step shared by the batch")
-    g.add_argument("--noise-std", type=float, default=defaults.noise_std,
-                   help="standard deviation of the hidden noise (>= 0)")
-    g.add_argument("--init", choices=INITS, default=defaults.init,
-                   help="initial weights: normal = N(0, 1/m) (the paper's), xavier = N(0, 2/(n+m))")
-    g.add_argument("--dtype", choices=DTYPES, default=defaults.dtype,
-                   help="floating-point precision")
-    g = parser.add_argument_group("sparse inputs, importance, bias, untied decoder")
-    g.add_argument("--inputs", choices=INPUTS, default=defaults.inputs,
-                   help="one-hot: the full batch of n one-hot vectors (loss summed); sparse: "
-                        "batch-size examples per step, each feature active with probability "
-                        "feature-prob at magnitude U(0,1) (loss averaged over the batch)")
-    g.add_argument("--feature-prob", type=float, default=defaults.feature_prob,
-                   help="p in (0, 1]: probability that a feature is active (sparse only)")
-    g.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                   help="examples per step (sparse only, >= 1)")
-    g.add_argument("--importance", type=float, default=defaults.importance,
-                   help="r in (0, 1]: output j weighted r^j in the loss (1 = uniform)")
-    g.add_argument("--correlation", choices=CORRELATIONS, default=defaults.correlation,
-                   help="features in pairs (0,1),(2,3),...: correlated = a pair is active "
-                        "together with prob p; anticorrelated = with prob 2p one of the two "
-                        "(each with prob 1/2), never both (sparse only)")
-    g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=defaults.bias,
-                   help="decoder bias b: y = ReLU(D h + b), b initialised to 0")
-    g.add_argument("--tied", action=argparse.BooleanOptionalAction, default=defaults.tied,
-                   help="decoder D = W (the paper's); --no-tied: a decoder of its own, "
-                        "initialised like W")
-    g.add_argument("--noise-scope", choices=NOISE_SCOPES, default=defaults.noise_scope,
-                   help="step: one hidden-noise vector per step shared by the batch; "
-                        "example: a fresh vector per input")
+    """Add one flag per :class:`Config` field (``--n-features`` for ``n_features`` …), as listed
+    in :data:`CONFIG_FLAGS`; ``--weight-decay`` defaults to ``None`` (per optimizer)."""
+    for title, flags in CONFIG_FLAGS.items():
+        group = parser.add_argument_group(title)
+        for field, kwargs in flags:
+            default = None if field == "weight_decay" else getattr(defaults, field)
+            group.add_argument("--" + field.replace("_", "-"), default=default, **kwargs)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
