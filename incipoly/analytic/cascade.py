@@ -137,9 +137,10 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
 
     n, m = check_int("n", n, 1), check_int("m", m, 1)
     if n * m > MAX_DRAW_ENTRIES:        # refuse before allocating one seed's weights
+        gib = str(n * m * 8 >> 30)     # integers: n and m may exceed a float's range
+        gib = gib if len(gib) <= 12 else f"{gib[0]}.{gib[1:3]}e+{len(gib) - 1}"
         raise ValueError(f"n·m must be at most {MAX_DRAW_ENTRIES} (one seed's float64 weights, "
-                         f"{MAX_DRAW_ENTRIES * 8 / 2**30:g} GiB); got n={n}, m={m}: n·m = {n * m}, "
-                         f"{n * m * 8 / 2**30:.3g} GiB per seed")
+                         f"1 GiB); got n={n}, m={m}: about {gib} GiB per seed")
     seed_list = normalize_seeds(seeds)
     if seed_list.size < 2:
         raise ValueError(f"seeds must give at least 2 seeds for a standard error; got {seeds!r}")

@@ -221,7 +221,13 @@ def check_writable_dir(path: Path, flag: str = "--out", given=None) -> Path:
 
 
 def check_existing(path, flag: str, directory: bool) -> Path:
-    """Refuse (ValueError naming ``flag``) a path that does not exist or is of the wrong kind."""
+    """``path`` as a Path, if it exists and is a directory (``directory``) or a file.
+
+    Raises
+    ------
+    ValueError
+        Naming ``flag`` and ``path``: it does not exist, or is not a directory / not a file.
+    """
     path = Path(path)
     kind = "directory" if directory else "file"
     if not path.exists():

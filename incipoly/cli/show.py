@@ -38,6 +38,8 @@ def run(args) -> int:
     check_writable_dir(png.parent, "--png", given=png)
     try:
         saved = load(path)
+    except FileNotFoundError as exc:                   # not a run directory: usage
+        raise ValueError(f"RUN_DIR {path} holds no saved run: {exc}") from None
     except (ValueError, OSError, KeyError) as exc:     # corrupt files: a failure, not usage
         raise FileProblem(f"RUN_DIR {path} is not a readable saved run: {exc}") from None
     check_int("--instance", args.instance, 0, len(saved.seeds) - 1)
