@@ -374,7 +374,7 @@ def compare_figure(rows, path) -> Path:
             ax.errorbar(col["m"], col["sim_mean"], yerr=col["sim_se"], fmt="o", color="k",
                         ms=5, capsize=3, zorder=5, label="simulation (mean ± SE)")
             if several_n:
-                ax.annotate(f"n = {n}", (col["m"][-1], col["birthday"][-1]), xytext=(6, 0),
+                ax.annotate(f"n = {n:g}", (col["m"][-1], col["birthday"][-1]), xytext=(6, 0),
                             textcoords="offset points", va="center", fontsize="small")
         lrs = sorted({r["lr"] for r in cell})
         steps = sorted({int(r["steps"]) for r in cell})
