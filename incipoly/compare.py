@@ -15,7 +15,6 @@ per-seed differences (a paired comparison).
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,45 +161,77 @@ def evaluate(cell: Cell, seeds, run=None, progress=False) -> dict:
     }
 
 
-def compare(cells, seeds, progress=True, client=None, store=None):
-    """Rows of :data:`COLUMNS`, one per cell, in order; the progress bar moves within each cell.
+def compare(cells, seeds, progress=True, client=None, store=None, announce=None):
+    """Rows of :data:`COLUMNS`, one per cell, in order.
 
-    ``seeds`` must give at least two seeds (see :func:`check_compare_seeds`). With a Dask
-    ``client`` every cell is trained through :func:`incipoly.sweep` into the sweep directory
-    ``store`` (resumed if it holds this grid already) on the cluster; the rows are the same as
-    without one.
+    Without ``store`` every cell is trained in memory and one progress bar moves within each
+    cell. With ``store`` (a directory) every cell is trained through :func:`incipoly.sweep` into
+    its own sweep store ``store/<cell name>`` (:func:`cell_store`), resumed when it is there
+    already: finished chunks are kept on disk, so an interrupted compare loses at most the
+    chunks in flight and a second call with the same ``store`` trains only what is missing. With
+    a Dask ``client`` (``store`` required) the chunks run on the cluster. The rows are the same
+    in every case. ``seeds`` must give at least two seeds (see :func:`check_compare_seeds`).
+    ``announce(k, total, cell)``, if given, is called before cell ``k`` (1-based) starts.
+
+    Raises
+    ------
+    ValueError
+        If ``client`` is given without ``store``, or seeds are too few.
     """
-    if client is not None:
-        return _compare_on_cluster(cells, seeds, progress, client, store)
-    from tqdm.auto import tqdm
     seeds = check_compare_seeds(seeds)
+    announce = announce if announce is not None else (lambda k, total, cell: None)
+    if store is not None:
+        return _compare_in_store(cells, seeds, progress, client, Path(store), announce)
+    if client is not None:
+        raise ValueError("store: compare with a client needs a sweep directory (store=...)")
+    from tqdm.auto import tqdm
     rows = []
     with tqdm(total=sum(c.steps for c in cells), disable=not progress, unit="step",
               desc="compare", dynamic_ncols=True) as bar:
-        for cell in cells:
+        for k, cell in enumerate(cells, 1):
+            announce(k, len(cells), cell)
             rows.append(evaluate(cell, seeds, progress=bar))
     return rows
 
 
-def _compare_on_cluster(cells, seeds, progress, client, store):
+def cell_store(store, cell: Cell) -> Path:
+    """The sweep directory of ``cell`` under ``store``, named by what the cell trains."""
+    return Path(store) / (f"n{cell.n}_m{cell.m}_{cell.optimizer}_l1-{cell.l1:g}_lr-{cell.lr:g}_"
+                          f"steps-{cell.steps}")
+
+
+def finished_cells(cells, store) -> int:
+    """How many of ``cells`` have every chunk finished in ``store``."""
+    from .stores.sweep_store import SweepStore
+    done = 0
+    for cell in cells:
+        try:
+            st = SweepStore(cell_store(store, cell))
+        except (OSError, ValueError):
+            continue
+        done += all(st.done(*ch) for ch in st.chunks())
+    return done
+
+
+def _compare_in_store(cells, seeds, progress, client, store, announce):
     from .stores.sweeps import sweep
-    if store is None:
-        raise ValueError("store: compare with a client needs a sweep directory (store=...)")
-    st = sweep([c.config() for c in cells], seeds, store, chunk_seeds=4, resume=True,
-               keep_weights=True, record=2, progress=progress, client=client)
-    return [evaluate(cell, seeds, run=st.run(c)) for c, cell in enumerate(cells)]
+    rows = []
+    for k, cell in enumerate(cells, 1):
+        announce(k, len(cells), cell)
+        st = sweep([cell.config()], seeds, cell_store(store, cell), chunk_seeds=8, resume=True,
+                   keep_weights=True, record=2, progress=progress, client=client)
+        rows.append(evaluate(cell, seeds, run=st.run(0)))
+    return rows
 
 
 def write_csv(rows, path, columns=COLUMNS):
-    """Write ``rows`` (dicts with at least ``columns``) as CSV; floats to 6 significant digits."""
+    """Write ``rows`` (dicts with at least ``columns``) as CSV, atomically, through the package's
+    one CSV writer (:func:`incipoly.stores.files.write_csv`); reals to 6 significant digits."""
+    from .stores.files import table_of_rows
+    from .stores.files import write_csv as write_table
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    return path
+    return write_table(path, table_of_rows(rows, columns), digits=6)
 
 
 def format_table(rows) -> str:

@@ -184,6 +184,15 @@ class Config:
         noise shared by the step (the fast one-hot kernels of :mod:`incipoly.kernels.cpu`)."""
         return all(getattr(self, k) == v for k, v in MODEL_FAMILY_DEFAULTS.items())
 
+    def __repr__(self) -> str:
+        """``Config(...)`` with the shapes, steps and optimizer always, other fields only where
+        they differ from the default (it still evaluates to an equal Config)."""
+        always = ("n_features", "n_hidden", "steps", "optimizer")
+        default = Config(optimizer=self.optimizer)      # weight_decay's default is per optimizer
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                 if f.name in always or getattr(self, f.name) != getattr(default, f.name)]
+        return f"Config({', '.join(shown)})"
+
     def replace(self, **changes) -> Config:
         """Copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)

@@ -59,6 +59,11 @@ class Assignment(NamedTuple):
     sign: np.ndarray
     carried: np.ndarray
 
+    def __repr__(self) -> str:
+        from ._repr import brief_repr
+        return brief_repr(self, ("neuron", "sign"),
+                          head=f"{int(np.count_nonzero(self.carried))} (feature, neuron) pairs in band")
+
 
 def assignments(W, band=POLYSEMANTIC_BAND) -> Assignment:
     """Each feature's strongest neuron with its sign, and every (feature, neuron) pair in the band."""
@@ -93,6 +98,12 @@ class Collisions(NamedTuple):
     pairs: np.ndarray
     same_sign_pairs: np.ndarray
     mixed_neurons: np.ndarray
+
+    def __repr__(self) -> str:
+        from ._repr import brief_repr
+        shape = " × ".join(map(str, np.shape(self.neuron)))
+        return brief_repr(self, ("pairs", "same_sign_pairs", "mixed_neurons"),
+                          head=f"argmax neurons {shape}")
 
 
 def initial_collisions(W0) -> Collisions:

@@ -85,7 +85,7 @@ def _sparsity(result):
     t = tab["t"] > 0
     ylabels = {"m_active": "active neurons m′  (non-zero weights)", "l1_norm": r"$\|w\|_1$"}
     powers = {"m_active": -2, "l1_norm": -1}
-    for ax, key in zip(axes, ylabels):
+    for ax, key in zip(axes, ylabels, strict=True):
         ax.plot(tab["t"][t], tab[f"sim_{key}"][t], "o", ms=4, label="simulation")
         ax.plot(tab["t"][t], tab[f"exact_{key}"][t], "-", label="exact reduced ODE (same $W_0$)")
         ax.plot(tab["t"][t], tab[f"paper_{key}"][t], "--",
@@ -99,9 +99,10 @@ def _sparsity(result):
 
 
 def _noise(result):
+    from matplotlib.lines import Line2D
     tab, p = result.tables["l4"], result.params
     fig, axes = _figure(12, 4.8, 2, f"Hidden noise as the sparsifier (n = {p['n_features']}, "
-                        f"m = {p['n_hidden']}, SGD lr = {p['lr']:g}, no L1; band: min–max over "
+                        f"m = {p['n_hidden']}, SGD lr = {p['lr']:g}, no L1; bands: min–max over "
                         f"{p['seeds']} seeds)", result)
     colors = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 
@@ -109,23 +110,41 @@ def _noise(result):
         rows = (tab["noise"] == kind) & (tab["noise_std"] == sigma) & (tab["step"] > 0)
         _band(ax, tab["step"][rows], tab["mean"][rows], tab["min"][rows], tab["max"][rows], label,
               **style)
+        return tab["mean"][rows]
 
-    sigmas = sorted({s for kind, s in zip(tab["noise"], tab["noise_std"]) if kind == "bernoulli"})
-    for sigma, color in zip(sigmas, colors):
-        draw(axes[0], "bernoulli", sigma, f"bernoulli σ = {sigma:g}", color=color)
-        draw(axes[0], "gaussian", sigma, f"gaussian σ = {sigma:g}", color=color, ls="--")
-    axes[0].set_title("bernoulli (solid) vs gaussian (dashed)")
-    for kind, color in zip(("bernoulli", "uniform", "gaussian", "laplace"), colors):
+    sigmas = sorted({s for kind, s in zip(tab["noise"], tab["noise_std"], strict=True)
+                     if kind == "bernoulli"})
+    gaussian = []
+    for sigma, color in zip(sigmas, colors, strict=False):
+        draw(axes[0], "bernoulli", sigma, f"σ = {sigma:g}", color=color, lw=2)
+        gaussian.append(draw(axes[0], "gaussian", sigma, None, color=color, ls="--", lw=1))
+    handles = [Line2D([], [], color=c, lw=2, label=f"σ = {sg:g}")
+               for sg, c in zip(sigmas, colors, strict=False)]
+    handles += [Line2D([], [], color="k", lw=2, label="bernoulli (solid)"),
+                Line2D([], [], color="k", lw=1, ls="--", label="gaussian (dashed)")]
+    spread = max((float(np.max(np.abs(g - gaussian[0]))) for g in gaussian), default=0.0)
+    note = (f"the gaussian curves of all σ coincide\n(differ by ≤ {spread:.2g}): gaussian noise "
+            "does not sparsify" if spread < 0.02 else "")
+    if note:
+        axes[0].text(0.03, 0.55, note, transform=axes[0].transAxes, fontsize="small",
+                     color="0.3", va="top")
+    axes[0].legend(handles=handles, fontsize="small", loc="upper left")
+    axes[0].set_title("bernoulli vs gaussian noise at several σ")
+    for kind, color in zip(("bernoulli", "uniform", "gaussian", "laplace"), colors, strict=True):
         kappa = tab["kurtosis"][tab["noise"] == kind][0]
         draw(axes[1], kind, 0.1, f"{kind} (excess kurtosis κ = {kappa:g})", color=color)
     axes[1].set_title("four noise laws at σ = 0.1")
+    axes[1].legend(fontsize="small", loc="upper left")
     m = p["n_hidden"]
     for ax in axes:
-        ax.axhline(1.0, color="k", lw=0.8, ls=":", label="1: one-hot row (monosemantic)")
-        ax.axhline(1 / m, color="gray", lw=0.8, ls="-.", label="1/m: unit row spread evenly")
+        ax.axhline(1.0, color="k", lw=0.8, ls=":")
+        ax.axhline(1 / m, color="gray", lw=0.8, ls="-.")
+        ax.annotate("one-hot row (monosemantic)", (1.0, 1.0), xycoords=("axes fraction", "data"),
+                    xytext=(-4, -10), textcoords="offset points", ha="right", fontsize="x-small")
+        ax.annotate("1/m: row spread evenly", (1.0, 1 / m), xycoords=("axes fraction", "data"),
+                    xytext=(-4, 3), textcoords="offset points", ha="right", fontsize="x-small")
         ax.set(xscale="log", ylim=(0, 1.05), xlabel="training step",
                ylabel=r"mean over features of $\|W_i\|_4^4 = \sum_k W_{ik}^4$")
-        ax.legend(fontsize="small")
     return fig
 
 
@@ -182,18 +201,36 @@ def _collisions(result):
 
 def _curves(result):
     tab, p = result.tables["bands"], result.params
-    fig, axes = _figure(4.2 * len(p["l1"]), 4.8, len(p["l1"]),
+    fig, axes = _figure(4.2 * len(p["l1"]), 5.2, len(p["l1"]),
                         f"Polysemanticity vs width for three L1 strengths (n = {p['n_features']}, "
                         f"AdamW, {p['seeds']} seeds)", result, sharey=True)
-    for ax, l1 in zip(axes, p["l1"]):
+    for ax, l1 in zip(axes, p["l1"], strict=True):
         rows = tab["l1"] == l1
-        _band(ax, tab["m"][rows], tab["mean"][rows], tab["p10"][rows], tab["p90"][rows],
-              "simulation: mean, 10–90 % band", log=True, marker="o", ms=4)
-        ax.plot(tab["m"][rows], tab["p50"][rows], "x", color="tab:blue", label="median")
+        m = tab["m"][rows]
+        _band(ax, m, tab["mean"][rows], tab["p10"][rows], tab["p90"][rows],
+              "simulation: mean and 10–90 % band", marker="o", ms=4, color="tab:blue")
+        ax.plot(m, tab["p50"][rows], "x", color="tab:blue", label="simulation: median")
+        ax.plot(m, tab["exclusion_complete"][rows], "-", color="tab:red",
+                lw=1.5, label="exclusion law (sparsification complete)")
         _theory_lines(ax, tab, rows)
         ax.set_title(f"λ = {l1:g}")
-        _polysemantic_axes(ax, tab["m"], ylabel=ax is axes[0])
+        _polysemantic_axes(ax, tab["m"], ylabel=ax is axes[0], legend=False)
+        ax.set_yscale("symlog", linthresh=1.0)      # zero counts stay on the axis
+        ax.set_ylim(bottom=0)
+        _symlog_ticks(ax.yaxis)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3,
+               fontsize="small")
     return fig
+
+
+def _symlog_ticks(axis):
+    """Plain labels 0, 1, 2, 5, 10, … on a symlog axis with linear range [0, 1]."""
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
+    hi = axis.get_view_interval()[1]
+    ticks = [0] + [b * 10 ** k for k in range(0, 7) for b in (1, 2, 5) if b * 10 ** k <= hi * 1.01]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_locator(NullLocator())
 
 
 def _correlations(result):
@@ -241,8 +278,10 @@ def _superposition(result):
     _errorbars(axes[1], x, tab, "dims_per_feature", r"$m/\|W\|_F^2$", fmt="s-", color="k")
     for a, b in STICKY_FRACTIONS:
         axes[1].axhline(a / b, color="purple", lw=0.6, alpha=0.4)
-        axes[1].annotate(f"{a}/{b}" if b > 1 else "1", (x.max(), a / b), fontsize="x-small",
-                         color="purple", va="bottom")
+        axes[1].annotate(f"{a}/{b}" if b > 1 else "1", (1.0, a / b),
+                         xycoords=("axes fraction", "data"), xytext=(3, 0),
+                         textcoords="offset points", fontsize="x-small", color="purple",
+                         va="center", annotation_clip=False)
     axes[1].set(ylabel="dimensions per feature", ylim=(0, 1.1))
     _errorbars(axes[2], x, tab, "necessary", "necessary", fmt="o-", color="tab:red")
     _errorbars(axes[2], x, tab, "incidental", "incidental", fmt="o-", color="tab:blue")
@@ -259,24 +298,35 @@ def _superposition(result):
 
 def _cooccurrence(result):
     tab, p = result.tables["by_p"], result.params
-    fig, axes = _figure(12, 4.8, 2, f"Co-occurring features, m ≥ n (n = {p['n_features']}, "
-                        f"m = {p['n_hidden']}, AdamW, λ = {p['l1_scale']:g}·p/3, "
-                        f"{p['seeds']} seeds)", result)
+    fig, axes = _figure(12, 5.0, 2, f"Co-occurring features, m ≥ n (n = {p['n_features']}, "
+                        f"m = {p['n_hidden']}, AdamW, {p['seeds']} seeds)\nL1 λ = "
+                        f"{p['l1_scale']:g}·p/3 ∝ p: the L1 pressure per active input of the "
+                        f"one-hot model", result)
     x = tab["p"]
-    _errorbars(axes[0], x, tab, "band", "band count |W_ik| ∈ [0.8, 1.2]", fmt="o-")
-    _errorbars(axes[0], x, tab, "same_sign", "same-sign sharing", fmt="x:", color="tab:orange")
-    _errorbars(axes[0], x, tab, "opposite_sign", "opposite-sign sharing", fmt="+:",
-               color="tab:green")
-    axes[0].plot(x, tab["birthday"], "k--", label="one-hot theory (birthday law with signs)")
-    axes[0].set(ylabel="polysemantic neurons per model")
-    axes[1].plot(x, tab["incidental_share"], "o-", color="tab:blue",
-                 label="incidental share (pooled over seeds)")
+    _errorbars(axes[0], x, tab, "band", "band count |W_ik| ∈ [0.8, 1.2]", fmt="o-", lw=2.5,
+               ms=7, color="tab:blue", zorder=2)
+    _errorbars(axes[0], x * 0.93, tab, "same_sign", "same-sign sharing", fmt="x:",
+               color="tab:orange", zorder=3)
+    _errorbars(axes[0], x * 1.07, tab, "opposite_sign", "opposite-sign sharing", fmt="^--",
+               mfc="none", ms=6, color="tab:green", zorder=3)
+    axes[0].plot(x, tab["birthday"], "k--", lw=1, label="one-hot theory (birthday law with signs)")
+    top = np.nanmax(np.concatenate([tab["birthday"], tab["band_mean"] + tab["band_se"],
+                                    tab["opposite_sign_mean"] + tab["opposite_sign_se"]]))
+    axes[0].set(ylabel="polysemantic neurons per model", ylim=(-0.05 * top, 1.45 * top))
+    share = np.asarray(tab["incidental_share"], float)
+    axes[1].plot(x, share, "o-", color="tab:blue", label="incidental share (pooled over seeds)")
+    undefined = x[~np.isfinite(share)]
+    if undefined.size:
+        axes[1].text(0.03, 0.06, "undefined at p = " + ", ".join(f"{q:.2g}" for q in undefined)
+                     + ":\nno polysemantic neuron in any seed (0 / 0)",
+                     transform=axes[1].transAxes, fontsize="small", color="0.3")
     axes[1].set(ylabel="incidental / polysemantic", ylim=(-0.05, 1.05))
     for ax in axes:
         ax.set(xscale="log", xlabel="feature probability p  (rare → co-occurring)",
                xlim=(x.min() / 1.5, x.max() * 1.5))
         _plain_log_ticks(ax.xaxis)
-        ax.legend(fontsize="small")
+    axes[0].legend(fontsize="small", loc="upper right")
+    axes[1].legend(fontsize="small", loc="center right")
     return fig
 
 
@@ -287,37 +337,57 @@ _PLOTTERS = {"sparsity": _sparsity, "noise": _noise, "collisions": _collisions,
 __all__ = ["figure", "require_matplotlib", "has_matplotlib", "compare_figure", "INSTALL_HINT"]
 
 
+#: Colour and style of each model in compare.png (the same in every panel, whatever n).
+COMPARE_STYLES = (
+    ("exclusion", "exclusion law (predictive)", {"color": "tab:red", "lw": 2.4, "ls": "-"}),
+    ("cascade", "cascade model (same $W_0$)", {"color": "tab:green", "lw": 1.2, "ls": ":",
+                                               "marker": "s", "ms": 4}),
+    ("birthday", "birthday law with signs", {"color": "tab:blue", "lw": 1.2, "ls": "-"}),
+    ("n2_over_4m", "paper: $n^2/4m$", {"color": "0.45", "lw": 1.2, "ls": "--"}),
+)
+
+
 def compare_figure(rows, path) -> Path:
-    """PNG of :func:`incipoly.compare.compare` rows: one log–log panel per (optimizer, λ), each
-    ``n`` in its own colour — simulation mean ± SE, cascade model (squares), the predictive
-    exclusion law (thick), birthday law (thin solid) and ``n²/4m`` (dashed). With several ``n``
-    the legend sits beside the panels."""
+    """PNG of :func:`incipoly.compare.compare` rows: one log–log panel per (optimizer, λ).
+
+    Each model has one colour and style in every panel (:data:`COMPARE_STYLES`), the simulation
+    is black points with ± SE bars; with several ``n`` each group of curves is labelled
+    ``n = …`` at its right end. The title gives the seed count, each panel its lr and steps.
+    """
     require_matplotlib()
     from matplotlib.figure import Figure
     groups = sorted({(r["optimizer"], r["l1"]) for r in rows})
+    seeds = sorted({int(r["seeds"]) for r in rows})
     several_n = len({r["n"] for r in rows}) > 1
-    fig = Figure(figsize=(5.2 * len(groups), 4.8), layout="constrained")
-    fig.suptitle("Polysemantic neurons: simulation against theory")
+    fig = Figure(figsize=(5.2 * len(groups), 5.2), layout="constrained")
+    fig.suptitle(f"Polysemantic neurons per model: simulation against theory "
+                 f"({'/'.join(map(str, seeds))} seeds per cell)")
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
-    for ax, (opt, l1) in zip(axes, groups):
-        for n in sorted({r["n"] for r in rows if (r["optimizer"], r["l1"]) == (opt, l1)}):
-            sel = [r for r in rows if (r["optimizer"], r["l1"], r["n"]) == (opt, l1, n)]
+    for ax, (opt, l1) in zip(axes, groups, strict=True):
+        cell = [r for r in rows if (r["optimizer"], r["l1"]) == (opt, l1)]
+        for n in sorted({r["n"] for r in cell}):
+            sel = sorted((r for r in cell if r["n"] == n), key=lambda r: r["m"])
             col = {k: np.array([r[k] for r in sel], float) for k in sel[0] if k != "optimizer"}
-            err = ax.errorbar(col["m"], col["sim_mean"], yerr=col["sim_se"], fmt="o", capsize=3,
-                              label=f"n = {n}: simulation ± SE")
-            c = err[0].get_color()
-            ax.plot(col["m"], col["cascade"], "s:", color=c, ms=4, label=f"n = {n}: cascade")
-            ax.plot(col["m"], col["exclusion"], "-", color=c, lw=2.2, alpha=0.6,
-                    label=f"n = {n}: exclusion law (predictive)")
-            ax.plot(col["m"], col["birthday"], "-", color=c, lw=1, label=f"n = {n}: birthday law")
-            ax.plot(col["m"], col["n2_over_4m"], "--", color=c, lw=1, label=f"n = {n}: $n^2/4m$")
-        ax.set_title(f"{opt}, λ = {l1:g}")
+            for key, label, style in COMPARE_STYLES:
+                ax.plot(col["m"], col[key], label=label, **style)
+            ax.errorbar(col["m"], col["sim_mean"], yerr=col["sim_se"], fmt="o", color="k",
+                        ms=5, capsize=3, zorder=5, label="simulation (mean ± SE)")
+            if several_n:
+                ax.annotate(f"n = {n:g}", (col["m"][-1], col["birthday"][-1]), xytext=(6, 0),
+                            textcoords="offset points", va="center", fontsize="small")
+        lrs = sorted({r["lr"] for r in cell})
+        steps = sorted({int(r["steps"]) for r in cell})
+        ax.set_title(f"{opt}, λ = {l1:g}, lr = {'/'.join(f'{v:g}' for v in lrs)}, "
+                     f"{'/'.join(map(str, steps))} steps", fontsize="medium")
         ax.grid(True, which="major", alpha=0.3)
-        widths = [r["m"] for r in rows if (r["optimizer"], r["l1"]) == (opt, l1)]
-        _polysemantic_axes(ax, widths, ylabel=ax is axes[0], legend=not several_n)
-    if several_n:           # one legend beside the panels, never over the data
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper",
-                   fontsize="small")
+        _polysemantic_axes(ax, [r["m"] for r in cell], ylabel=ax is axes[0], legend=False)
+        if several_n:
+            ax.set_xlim(right=ax.get_xlim()[1] * 1.6)    # room for the n labels
+    handles, labels = axes[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))                # one entry per model, not per n
+    order = ["simulation (mean ± SE)"] + [label for _, label, _ in COMPARE_STYLES]
+    fig.legend([unique[k] for k in order], order, loc="outside lower center", ncols=5,
+               fontsize="small")
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path

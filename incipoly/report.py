@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import POLYSEMANTIC_BAND
+
 #: Label every row and column of the weight heatmap up to this many (more would overlap).
 MAX_TICK_LABELS = 40
 
@@ -29,6 +31,50 @@ def format_seeds(seeds) -> str:
 def _polysemantic_mean(run) -> float:
     from . import metrics
     return float(np.mean(metrics.polysemantic_neurons(run.W)))
+
+
+#: The band a feature's strongest weight must reach (the paper's), and the share of features that
+#: must reach it before ``incipoly train``/``show`` stop warning.
+BAND, HEALTHY_IN_BAND = POLYSEMANTIC_BAND, 0.9
+
+#: A feature whose weight row has squared norm below this is dead: its own output
+#: ``ReLU(|W_i|²)`` is below 0.25, so it costs more than 0.56 of the loss's floor of 0.
+DEAD_NORM2 = 0.25
+
+
+def training_health(run) -> dict:
+    """How far training got: in-band and dead features, and the ``warning:`` lines to print.
+
+    ``in_band`` is the fraction of features (over all seeds) whose strongest weight
+    ``max_k |W_ik|`` lies in :data:`BAND`; ``dead`` is the mean number per seed of features with
+    ``Σ_k W_ik² <`` :data:`DEAD_NORM2`. For one-hot models a warning is given when fewer than
+    :data:`HEALTHY_IN_BAND` of the features are in the band or any feature is dead, with what to
+    change; sparse models (superposition: features need not reach the band) get none.
+
+    Returns
+    -------
+    dict
+        ``in_band`` (float), ``dead`` (float), ``warnings`` (list of str, each ``"warning: …"``).
+    """
+    W = np.abs(np.asarray(run.W, np.float64))
+    peak = W.max(axis=2)
+    in_band = float(((peak >= BAND[0]) & (peak <= BAND[1])).mean())
+    dead = float(((W ** 2).sum(axis=2) < DEAD_NORM2).sum(axis=1).mean())
+    cfg, warnings = run.config, []
+    if cfg.inputs == "one-hot":
+        n = cfg.n_features
+        if dead > 0:
+            warnings.append(
+                f"warning: {dead:.3g} of {n} features per seed are dead (output below "
+                f"{DEAD_NORM2:g}, each costs about 1 in the loss) and the polysemantic count "
+                f"means little: lower --lr (now {cfg.lr:g}) or --l1 (now {cfg.l1:g})")
+        if in_band < HEALTHY_IN_BAND:
+            warnings.append(
+                f"warning: only {in_band:.0%} of features reached the band "
+                f"[{BAND[0]:g}, {BAND[1]:g}] (below {HEALTHY_IN_BAND:.0%}: training has not "
+                f"finished, the polysemantic count is biased low): raise --steps (now "
+                f"{cfg.steps}){' or lower --lr' if dead > 0 else ' or --lr'} (now {cfg.lr:g})")
+    return {"in_band": in_band, "dead": dead, "warnings": warnings}
 
 
 def describe(run) -> str:
@@ -52,7 +98,7 @@ def describe_html(run) -> str:
     return f"<table><caption>incipoly Run</caption>{body}</table>"
 
 
-def neuron_order(W, band=(0.8, 1.2)):
+def neuron_order(W, band=POLYSEMANTIC_BAND):
     """Column and row order for the weight heatmap of one instance ``W`` (n, m).
 
     Neurons: polysemantic ones first (most features in the band first), then those carrying one
@@ -90,8 +136,8 @@ def run_figure(run, path=None, instance=0):
     require_matplotlib()
     from matplotlib.figure import Figure
     instance = check_int("instance", instance, 0, len(run.seeds) - 1)
-    fig = Figure(figsize=(14, 4.6), layout="constrained")
-    fig.suptitle(describe(run), fontsize="small")
+    fig = Figure(figsize=(14, 4.8), layout="constrained")
+    fig.suptitle(figure_title(run))
     axes = fig.subplots(1, 3, width_ratios=(1, 1, 1.4))
     steps = np.asarray(run.history.get("step", []))
     _history_panel(axes[0], steps, run.history.get("loss"), "loss (incl. L1 term)", log_y=True)
@@ -125,22 +171,47 @@ def _history_panel(ax, steps, values, ylabel, log_y):
     ax.legend(fontsize="small")
 
 
+#: A neuron is shown in the weight heatmap when some ``|W_ik|`` exceeds this.
+ACTIVE_WEIGHT = 0.1
+
+
+def figure_title(run) -> str:
+    """The run figure's title: shapes, optimizer, λ, steps, seeds and the polysemantic count."""
+    from . import metrics
+    cfg = run.config
+    counts = metrics.polysemantic_neurons(run.W).astype(float)
+    mean, se = metrics.mean_se(counts) if counts.size > 1 else (counts.mean(), np.nan)
+    count = f"{mean:.3g}" + ("" if np.isnan(se) else f" ± {se:.2g}")
+    noise = "" if cfg.noise == "none" else f", {cfg.noise} noise σ = {cfg.noise_std:g}"
+    inputs = "" if cfg.inputs == "one-hot" else f", {cfg.inputs} inputs p = {cfg.feature_prob:g}"
+    return (f"n = {cfg.n_features} features, m = {cfg.n_hidden} neurons: {cfg.optimizer} "
+            f"lr = {cfg.lr:g}, λ = {cfg.l1:g}{noise}{inputs}, {cfg.steps} steps, "
+            f"{len(run.seeds)} seeds — polysemantic neurons per model {count}")
+
+
 def _weights_panel(fig, ax, W, seed):
-    """Signed heatmap features × neurons, polysemantic neurons first and marked with ▼."""
+    """Signed heatmap features × active neurons (some ``|W_ik|`` above :data:`ACTIVE_WEIGHT`),
+    polysemantic neurons first and marked ▼; the number of neurons left out is stated."""
     features, neurons, poly = neuron_order(W)
+    active = neurons[np.abs(W[:, neurons]).max(axis=0) > ACTIVE_WEIGHT]
+    hidden = neurons.size - active.size
+    shown = active if active.size else neurons[:1]
     vmax = max(float(np.abs(W).max()), 1e-12)
-    image = ax.imshow(W[np.ix_(features, neurons)], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+    image = ax.imshow(W[np.ix_(features, shown)], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                       aspect="auto", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="final weight $W_{ik}$")
     if poly:                        # ▼ just above the axes over each polysemantic column
         ax.plot(np.arange(poly), np.full(poly, 1.02), "v", color="k", ms=6, clip_on=False,
                 transform=ax.get_xaxis_transform())
         ax.axvline(poly - 0.5, color="k", lw=0.8, ls="--")
-    for axis, order in ((ax.xaxis, neurons), (ax.yaxis, features)):
+    for axis, order in ((ax.xaxis, shown), (ax.yaxis, features)):
         if order.size <= MAX_TICK_LABELS:        # label rows and columns with their real indices
             axis.set_ticks(np.arange(order.size), [str(k) for k in order], fontsize="x-small")
-    ax.set(xlabel="neuron (polysemantic first, ▼)", ylabel="feature",
+    left_out = (f"; {hidden} inactive neuron{'s' if hidden != 1 else ''} (all |W| ≤ "
+                f"{ACTIVE_WEIGHT:g}) not shown" if hidden else "")
+    ax.set(xlabel=f"active neurons, polysemantic first (▼){left_out}", ylabel="feature",
            title=f"seed {seed}: {poly} polysemantic neuron{'s' if poly != 1 else ''}\n")
 
 
-__all__ = ["describe", "describe_html", "run_figure", "neuron_order", "format_seeds"]
+__all__ = ["training_health", "describe", "describe_html", "run_figure", "figure_title",
+           "neuron_order", "format_seeds"]

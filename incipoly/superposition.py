@@ -122,6 +122,10 @@ class Sharing(NamedTuple):
     incidental: np.ndarray
     neuron_class: np.ndarray
 
+    def __repr__(self) -> str:
+        from ._repr import brief_repr
+        return brief_repr(self, self._fields[:-1])
+
 
 def necessary_count(represented, n_hidden):
     """Fewest neurons any arrangement must share to host ``R`` features on ``m`` neurons with

@@ -189,7 +189,7 @@ def train(config: Config, seeds=None, W0=None, backend: str = "cpu", record=DEFA
                 s = int(bad[0])
                 raise DivergenceError(
                     f"training diverged: seed {int(seeds[s])} (instance {s}) produced a non-finite "
-                    f"weight at step {int(state.bad_step[s])}; lower lr (now {config.lr}) or noise_std")
+                    f"weight at step {int(state.bad_step[s])}; {divergence_advice(config)}")
             take(t1)
             bar.update(t1 - t0)
     finally:
@@ -210,6 +210,19 @@ def _check_flag(name, value):
         raise WrongTypeError(f"{name} must be True or False; got {shown(value)}")
 
 
+def divergence_advice(config) -> str:
+    """What to change after a divergence: ``weight_decay`` when ``lr·weight_decay >= 1`` (the
+    decay factor ``1 − lr·wd`` leaves (0, 1)), ``l1`` when it exceeds 1, else ``lr`` or
+    ``noise_std``."""
+    wd = config.weight_decay
+    if config.lr * wd >= 1:
+        return (f"lower weight_decay (now {wd:g}): the decay factor 1 - lr*weight_decay = "
+                f"{1 - config.lr * wd:.3g} must lie in (0, 1)")
+    if config.l1 > 1:
+        return f"lower l1 (now {config.l1:g}; the paper uses 1e-3 to 1e-1)"
+    return f"lower lr (now {config.lr}) or noise_std (now {config.noise_std})"
+
+
 def _check_finite_loss(loss, seeds, step, config):
     """DivergenceError if a recorded loss is NaN or inf (weights finite but ``W Wᵀ`` overflows)."""
     bad = np.flatnonzero(~np.isfinite(loss))
@@ -217,7 +230,7 @@ def _check_finite_loss(loss, seeds, step, config):
         s = int(bad[0])
         raise DivergenceError(
             f"training diverged: seed {int(seeds[s])} (instance {s}) has a non-finite loss "
-            f"({loss[s]}) at step {step}; lower lr (now {config.lr}) or noise_std")
+            f"({loss[s]}) at step {step}; {divergence_advice(config)}")
 
 
 def _check_finite_weights(W, seeds, config):
@@ -226,7 +239,7 @@ def _check_finite_weights(W, seeds, config):
         s = int(np.flatnonzero(~finite)[0])
         raise DivergenceError(
             f"training diverged: seed {int(seeds[s])} (instance {s}) has non-finite final "
-            f"weights at step {config.steps}; lower lr (now {config.lr}) or noise_std")
+            f"weights at step {config.steps}; {divergence_advice(config)}")
 
 
 def _advance(state, t0, nsteps, config):
@@ -263,7 +276,7 @@ def _single_threaded_blas():
 
 def _progress_bar(total, enabled):
     from tqdm.auto import tqdm
-    return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=False,
+    return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=True,
                 dynamic_ncols=True)
 
 
@@ -359,7 +372,8 @@ def _announce_compilation(*kernels):
         except AttributeError:          # another numba layout: assume it compiles
             cached = False
         if not cached:
-            print("compiling kernels (first run only)…", file=sys.stderr, flush=True)
+            print("compiling kernels (first run only, about half a minute on 2 cores)…",
+                  file=sys.stderr, flush=True)
             return
 
 

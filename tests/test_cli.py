@@ -73,9 +73,10 @@ def test_seed_list_single_seed_and_snapshots(tmp_path, capsys):
 
 
 def test_parse_seeds():
-    assert parse_seeds("4") == [0, 1, 2, 3]
-    assert parse_seeds("3,7,9") == [3, 7, 9]
-    assert parse_seeds("2-5") == [2, 3, 4, 5]
+    assert list(parse_seeds("4")) == [0, 1, 2, 3]
+    assert list(parse_seeds("3,7,9")) == [3, 7, 9]
+    assert list(parse_seeds("2-5")) == [2, 3, 4, 5]
+    assert len(parse_seeds("100000000")) == 10**8        # a range: nothing allocated
     for bad in ("abc", "0", "-2", "5-2", "1,x", ""):
         with pytest.raises(ValueError, match="seeds"):
             parse_seeds(bad)
@@ -142,16 +143,17 @@ def test_train_help_lists_every_config_field_with_defaults(capsys):
     assert rc == 0
     for f in dataclasses.fields(ip.Config):
         assert "--" + f.name.replace("_", "-") in out
-    for flag in ("--seeds", "--out", "--record", "--snapshots", "--no-progress"):
+    for flag in ("--seeds", "--out", "--record", "--keep-weights", "--snapshots", "--no-progress"):
         assert flag in out
-    assert out.count("default") >= len(dataclasses.fields(ip.Config)) + 5
+    assert out.count("default") >= len(dataclasses.fields(ip.Config)) + 3   # + seeds, out, record
+    assert "(default: None)" not in out and "(default: False)" not in out
     assert "torch's default for the optimizer" in out
 
 
 def test_defaults_build_the_documented_config():
     args = build_parser().parse_args(["train"])
     assert config_from_args(args) == TRAIN_DEFAULTS
-    assert parse_seeds(args.seeds) == list(range(8))
+    assert list(parse_seeds(args.seeds)) == list(range(8))
 
 
 def test_no_command_is_a_usage_error(capsys):
@@ -175,6 +177,7 @@ def test_python_m_entry_point(tmp_path):
 
 
 def test_compare_writes_table_csv_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="compare --plot draws with the [plot] extra")
     import csv
 
     from incipoly.compare import COLUMNS
@@ -195,3 +198,31 @@ def test_compare_bad_values_exit_2(argv, field, capsys):
     assert main(["compare", "--no-progress", *argv]) == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err
+
+
+def test_help_texts_are_complete(capsys):
+    """reproduce lists every experiment with its whole description and the right count;
+    compare names the exclusion law and prints no "(default: None)" after a stated default."""
+    from incipoly.experiments import EXPERIMENTS
+    rc, out, _ = run_cli(["reproduce", "--help"], capsys)
+    text = " ".join(out.split())
+    assert rc == 0 and f"The {len(EXPERIMENTS)} experiments" in text
+    assert f"finishes all {len(EXPERIMENTS)}" in text and "all five" not in text
+    for fn in EXPERIMENTS.values():
+        assert " ".join(fn.__doc__.split("\n\n")[0].split()) in text
+    rc, out, _ = run_cli(["compare", "--help"], capsys)
+    text = " ".join(out.split())
+    assert rc == 0 and "exclusion law" in text
+    assert "(default: None)" not in out and "(default: False)" not in out
+    assert "default: per optimizer (adamw 0.001" in text
+
+
+def test_first_seconds_say_what_happens_and_the_bar_ends_its_line(tmp_path, capsys):
+    rc, _, err = run_cli(["train", "--n-features", "4", "--n-hidden", "8", "--steps", "50",
+                          "--out", str(tmp_path / "t")], capsys)
+    assert rc == 0 and "50/50" in err and err.endswith("\n")
+    rc, _, err = run_cli(["compare", "--n", "3", "--ratios", "1", "2", "--optimizers", "sgd",
+                          "--steps", "20", "--seeds", "2", "--out", str(tmp_path / "c")], capsys)
+    assert rc == 0
+    assert "cell 1/2: n=3 m=3 sgd" in err and "cell 2/2: n=3 m=6 sgd" in err
+    assert err.index("cell 1/2") < err.index("cell 2/2")

@@ -7,12 +7,14 @@ import threading
 import time
 from pathlib import Path
 
-import distributed  # the [dask] extra, which the test command installs
 import pytest
 
 import incipoly as ip
 
 from clitools import run_cli
+
+distributed = pytest.importorskip(
+    "distributed", reason="needs dask.distributed: install the [dask] extra (CI installs every extra)")
 
 GRID = [ip.Config(n_features=3, n_hidden=5, steps=400, lr=1e-2),
         ip.Config(n_features=4, n_hidden=6, steps=400, optimizer="sgd", lr=0.05,

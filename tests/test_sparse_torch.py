@@ -2,7 +2,7 @@
 autograd and torch's optimisers, float64, on the very same batches and noise (torch comes with
 the [bench] extra, which the test command installs)."""
 import numpy as np
-import torch
+import pytest
 from hypothesis import given, settings
 
 import incipoly as ip
@@ -10,6 +10,9 @@ from incipoly.init import input_keys, noise_keys
 
 import naive
 from test_sparse import combos, config_of
+
+torch = pytest.importorskip(
+    "torch", reason="torch is the reference here: install the [bench] extra (CI installs every extra)")
 
 
 def torch_train(cfg, W0, D0, key, in_key):

@@ -21,7 +21,7 @@ def test_half_normal_tail_sums_equal_sympy_integrals():
     x, moments = sparse.tail_moments()
     exact = [sp.lambdify(x, v, "mpmath") for v in moments]
     for value in (0.0, 0.3, 1.0, 2.5, 6.0, 12.0):
-        for got, want in zip(analytic.sparsification._tail_moments(np.float64(value)), exact, strict=True):
+        for got, want in zip(analytic._survivors._tail_moments(np.float64(value)), exact, strict=True):
             assert got == pytest.approx(float(want(sp.Float(value, 50))), rel=1e-11)
 
 
@@ -119,7 +119,7 @@ def test_sampled_top_order_statistics_have_the_right_law():
     m, draws = 20000, 300
     rng = np.random.default_rng(8)
     full = np.abs(rng.normal(0.0, 1 / np.sqrt(m), (draws, m)))
-    sampled = [analytic.sparsification._sampled_sums(m, seed) for seed in range(draws)]
+    sampled = [analytic._survivors._sampled_sums(m, seed) for seed in range(draws)]
     top = np.array([s[0](s[1])[2] ** 0.5 + s[1] for s in sampled])   # only the largest survives θ₂
     se = np.sqrt(top.var(ddof=1) / draws + full.max(axis=1).var(ddof=1) / draws)
     assert abs(top.mean() - full.max(axis=1).mean()) < 4 * se

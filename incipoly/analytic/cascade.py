@@ -100,6 +100,10 @@ def cascade_polysemantic(W0):
     return int(counts[0]) if single else counts
 
 
+#: Largest ``n·m`` :func:`expected_cascade_polysemantic` draws (2²⁷ float64 = 1 GiB per seed).
+MAX_DRAW_ENTRIES = 2 ** 27
+
+
 def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
     """Monte Carlo mean and standard error of :func:`cascade_polysemantic` over seeds.
 
@@ -121,11 +125,22 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
     -------
     Estimate
         ``(mean, se)``: sample mean and its standard error ``sd/√S``.
+
+    Raises
+    ------
+    ValueError
+        If ``n·m`` exceeds :data:`MAX_DRAW_ENTRIES` (refused before allocating, with the sizes),
+        or for a bad ``n``, ``m``, ``seeds`` or ``init``.
     """
     from ..config import Config
     from ..init import initial_weights, normalize_seeds
 
     n, m = check_int("n", n, 1), check_int("m", m, 1)
+    if n * m > MAX_DRAW_ENTRIES:        # refuse before allocating one seed's weights
+        gib = str(n * m * 8 >> 30)     # integers: n and m may exceed a float's range
+        gib = gib if len(gib) <= 12 else f"{gib[0]}.{gib[1:3]}e+{len(gib) - 1}"
+        raise ValueError(f"n·m must be at most {MAX_DRAW_ENTRIES} (one seed's float64 weights, "
+                         f"1 GiB); got n={n}, m={m}: about {gib} GiB per seed")
     seed_list = normalize_seeds(seeds)
     if seed_list.size < 2:
         raise ValueError(f"seeds must give at least 2 seeds for a standard error; got {seeds!r}")

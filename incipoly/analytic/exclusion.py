@@ -34,6 +34,10 @@ class Prediction(NamedTuple):
     sd: float
     mean_se: float = 0.0
 
+    def __repr__(self) -> str:
+        from .._repr import brief_repr
+        return brief_repr(self)
+
 
 def exclusion_polysemantic(n, m, complete=1.0):
     """Mean and variance of the exclusion law's polysemantic count.

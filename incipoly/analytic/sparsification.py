@@ -8,10 +8,10 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.special import erfc, erfcinv, erfcx
 
-from .._validate import MAX_SEED, check_int, check_real, shown
-from ._checks import _is_real_array, _real, _weights
+from .._validate import check_real
+from ._checks import _is_real_array, _real
+from ._survivors import _check_m, _source
 
 
 class Sparsification(NamedTuple):
@@ -27,126 +27,19 @@ class Sparsification(NamedTuple):
     scale: np.ndarray
     threshold: np.ndarray
 
+    def __repr__(self) -> str:
+        from .._repr import brief
+        t = np.asarray(self.t)
+        if t.size == 0:
+            return "Sparsification(no times)"
+        ends = lambda a: f"{brief(np.asarray(a)[0])} → {brief(np.asarray(a)[-1])}"  # noqa: E731
+        return (f"Sparsification({t.size} times {ends(t)}; m_active {ends(self.m_active)}, "
+                f"l1_norm {ends(self.l1_norm)}, threshold {ends(self.threshold)})")
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_DIRECT_SUMS = 64
-
-
-def _exact_sums(w0):
-    """Survivor sums of a given ``w0`` at threshold θ: ``(N, Σ(|w0|−θ), Σ(|w0|−θ)²)`` over ``|w0| > θ``.
-
-    O(log m) per call: ``|w0|`` sorted once, suffix sums, ``searchsorted`` for the survivors. With
-    few survivors (``<= 64``) the sums are taken directly, since ``Σs² − 2θΣs + θ²N`` cancels
-    catastrophically once ``θ`` is close to every surviving ``s``.
-    """
-    s = np.sort(np.abs(w0))
-    suffix1 = np.append(np.cumsum(s[::-1])[::-1], 0.0)
-    suffix2 = np.append(np.cumsum((s * s)[::-1])[::-1], 0.0)
-
-    def sums(theta):
-        j = np.searchsorted(s, theta, side="right")
-        count = s.size - j
-        if np.ndim(theta) == 0 and count <= _DIRECT_SUMS:
-            excess = s[j:] - theta
-            return count, excess.sum(), excess @ excess
-        return count, suffix1[j] - theta * count, suffix2[j] - 2 * theta * suffix1[j] + theta * theta * count
-
-    second = s[-2] if s.size > 1 else 0.0
-    return sums, second
-
-
-def _tail_moments(x):
-    """For ``Z ~ N(0, 1)``, ``x >= 0``: ``P(|Z| > x)``, ``E[(|Z| − x)₊]``, ``E[(|Z| − x)₊²]``.
-
-    ``erfc(x/√2)``, ``√(2/π)e^(−x²/2) − x·erfc(x/√2)``, ``(1 + x²)erfc(x/√2) − x√(2/π)e^(−x²/2)``
-    (the last with ``erfcx`` so it neither underflows nor cancels early).
-    """
-    gauss = np.exp(-0.5 * x * x)
-    tail = erfc(x / math.sqrt(2.0))
-    first = _SQRT_2_OVER_PI * gauss - x * tail
-    second = gauss * ((1.0 + x * x) * erfcx(x / math.sqrt(2.0)) - x * _SQRT_2_OVER_PI)
-    return tail, first, second
-
-
-def _profile_sums(m):
-    """Survivor sums replaced by their expectations for ``m`` entries ``|N(0, 1/m)|`` (x = θ√m):
-
-    ``N = m·P(|Z| > x)``, ``Σ(|w0| − θ)₊ = √m·E(|Z| − x)₊``, ``Σ(|w0| − θ)₊² = E(|Z| − x)₊²``.
-    """
-    root = math.sqrt(m)
-
-    def sums(theta):
-        tail, first, second = _tail_moments(theta * root)
-        return m * tail, root * first, second
-
-    return sums, math.sqrt(2.0 / m) * float(erfcinv(1.0 / m))   # m·erfc(x/√2) = 1
-
-
-def _sampled_sums(m, seed):
-    """Survivor sums for one random draw of ``m`` entries ``|N(0, 1/m)|`` without drawing them all.
-
-    The largest ``K = min(m, 4096)`` values are exact order statistics (Rényi: the ``K`` smallest of
-    ``m`` uniforms are ``Γ_j/Γ_(m+1)`` with exponential partial sums ``Γ_j``; a value is
-    ``√(2/m)·erfcinv(V_j)``). The other ``m − K`` lie i.i.d. below the K-th largest ``b`` and enter
-    through their conditional expectations, which matter only while more than ``K`` survive.
-    """
-    rng = np.random.default_rng(seed)
-    k = min(m, _EXACT_TOP)
-    partial = np.cumsum(rng.standard_exponential(k))
-    uniforms = partial / (partial[-1] + rng.standard_gamma(m + 1 - k))
-    top = math.sqrt(2.0 / m) * erfcinv(uniforms)
-    top_sums, second = _exact_sums(top)
-    if k == m:
-        return top_sums, second
-    root, xb = math.sqrt(m), top[-1] * math.sqrt(m)
-    tail_b, first_b, second_b = _tail_moments(xb)
-    c = (m - k) / (1.0 - tail_b)
-
-    def sums(theta):
-        count, lin, sq = top_sums(theta)
-        x = np.minimum(theta * root, xb)
-        d = xb - x
-        tail, first, sec = _tail_moments(x)
-        return (count + c * (tail - tail_b),
-                lin + c / root * (first - first_b - d * tail_b),
-                sq + c / m * (sec - second_b - 2 * d * first_b - d * d * tail_b))
-
-    return sums, second
-
-
-_EXACT_TOP = 4096
 
 #: Largest λ of :func:`sparsification_trajectory`: the flow is integrated in time units of 1/λ,
 #: and from λ ≈ 1e295 the solver's steps underflow and its state turns NaN.
 _MAX_L1 = 1e290
-
-#: Largest m: the formulas take √m and 1/m in floating point.
-_MAX_M = 10 ** 300
-
-
-def _check_m(m):
-    """``m`` as an int in ``[1, 1e300]`` (ValueError / TypeError naming ``m`` otherwise)."""
-    m = check_int("m", m, 1)
-    if m > _MAX_M:
-        raise ValueError(f"m must be an integer >= 1 and <= 1e300 (√m must be a float); "
-                         f"got {shown(m)}")
-    return m
-
-
-def _source(m, w0, seed):
-    """``(sums, θ at which one survivor is left, smooth)`` for the chosen initial weights."""
-    if (m is None) == (w0 is None):
-        raise ValueError(f"give exactly one of m (random |N(0, 1/m)| entries) or w0 (explicit "
-                         f"weights); got m={m!r} and w0 {'given' if w0 is not None else 'None'}")
-    if w0 is not None:
-        if seed is not None:
-            raise ValueError(f"seed applies only with m (w0 is already explicit); got seed={seed!r}")
-        return _exact_sums(_weights("w0", w0, (1,))) + (False,)
-    m = _check_m(m)
-    if seed is None:
-        return _profile_sums(int(m)) + (True,)
-    seed = check_int("seed", seed, 0, MAX_SEED)
-    return _sampled_sums(int(m), int(seed)) + (False,)
 
 
 #: Exponents are clamped to ±this: only rejected trial steps of the solver overshoot that far.
@@ -182,14 +75,19 @@ def _system(sums, l1):
     return parts, rhs, jac
 
 
-def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
+def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None, settle=False):
     """Integrate the reduced flow of :func:`_system` (LSODA or Radau, analytic Jacobian).
 
     ``u`` stays ``O(λ)`` near the slow manifold ``S = 1``, so ``1 − S`` keeps full precision (``A``
     itself would not). Stops when ``S < e^-60`` (every coordinate is then within ``1e-13`` of 0 and
     reaches it in ``O(1e-13/λ)``: extinction, possible only for large λ) or when ``θ = stop_at``.
     Explicit ``w0`` gives a right-hand side with a kink at every death; Radau steps over those far
-    more cheaply than LSODA, which is faster on the smooth profile.
+    more cheaply than LSODA, which is faster on the smooth profile. With ``settle`` (used for
+    explicit ``w0``, where Radau would crawl to a far horizon; LSODA on a smooth profile does
+    not need it, and the extra right-hand side per step would cost it ≈ 70 %) it also stops
+    once the state can no longer move by ``atol`` before ``t_end`` (it has settled: the flow
+    decays exponentially towards its fixed point), so a horizon like ``t = 1e12`` costs no more
+    than the approach; ``sol.settled`` then holds the final state.
     """
     parts, rhs, jac = _system(sums, l1)
     # Integrate in s = c·t with c = max(1, λ): for large λ the whole flow happens within t ~ 1/λ,
@@ -212,6 +110,18 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     count0, _, sq0, _, _ = parts(0.0)
     method, rtol = ("LSODA", 1e-10) if smooth else ("Radau", 1e-8)
     atol = rtol * 1e-3 * np.array([1.0, math.sqrt(sq0 / count0)])   # θ in units of rms |w0|
+    if settle:
+        def settled(s, y):
+            """−1 once no coordinate moves: at today's speed it would change by < atol before
+            t_end, or its speed is rounding noise (≤ 1e3·eps·λ·(1 + |y|), the size of the two
+            cancelling O(λ) terms' rounding at the fixed point); else +1."""
+            speed = np.abs(rhs(s, y))
+            floor = 1e3 * np.finfo(float).eps * l1 / c * (1.0 + np.abs(y))
+            moving = (speed * (t_end * c - s) > atol) & (speed > floor)
+            return 1.0 if moving.any() else -1.0
+
+        settled.terminal, settled.direction = True, -1
+        events.append(settled)
     s_eval = None if t_eval is None else np.asarray(t_eval) * c
     with warnings.catch_warnings():     # a failed LSODA attempt warns, then Radau takes over
         warnings.simplefilter("ignore", UserWarning)
@@ -223,6 +133,7 @@ def _flow(sums, smooth, l1, t_end, t_eval=None, stop_at=None):
     if not sol.success:     # only at extreme λ or horizons: say which arguments to change
         raise ValueError(f"l1={l1!r} with times up to t={t_end!r} is beyond what the ODE solver "
                          f"can integrate ({sol.message}); use a smaller l1 or t")
+    sol.settled = sol.y_events[-1][0] if settle and len(sol.t_events[-1]) else None
     if c > 1.0:
         sol.t = np.asarray(sol.t) / c
         sol.t_events = [np.asarray(e) / c for e in sol.t_events]
@@ -278,11 +189,13 @@ def _solve_at(sums, smooth, l1, times):
     log_norm[tiny], theta[tiny] = (y0[:, None] + slope[:, None] * unique[tiny]).reshape(2, -1)
     later = unique[~tiny]
     if later.size:
-        sol = _flow(sums, smooth, l1, later[-1], t_eval=later)
+        sol = _flow(sums, smooth, l1, later[-1], t_eval=later, settle=not smooth)
         k = len(sol.t)
         if k:
             log_norm[tiny.sum():][:k], theta[tiny.sum():][:k] = np.reshape(sol.y, (2, k))
-        if k < later.size:                     # extinct: w ≡ 0 from then on
+        if k < later.size and sol.settled is not None:     # settled: constant from then on
+            log_norm[tiny.sum() + k:], theta[tiny.sum() + k:] = sol.settled
+        elif k < later.size:                   # extinct: w ≡ 0 from then on
             log_norm[tiny.sum() + k:] = -np.inf
             theta[tiny.sum() + k:] = sol.y_events[0][0][1]
     return log_norm[inverse], theta[inverse]
@@ -337,7 +250,9 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     if (times is None or times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0)
             or np.any(np.diff(times) < 0)):
         raise ValueError(f"t must be a finite, non-decreasing 1-D array of times >= 0; got {t!r}")
-    _check_horizon("t", float(times[-1]) if times.size else 0.0, l1)
+    if times.size == 0:
+        raise ValueError("t must hold at least one time; got an empty array")
+    _check_horizon("t", float(times[-1]), l1)
     count, l1_norm, scale, theta = (np.zeros_like(times) for _ in range(4))
     if sums(0.0)[0] == 0:
         return Sparsification(times, count, l1_norm, scale, theta)

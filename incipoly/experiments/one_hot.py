@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
+from ..analytic.exclusion import exclusion_polysemantic
 from ..config import Config
 from ..stores.sweeps import sweep
 from .params import ADAMW, NOISE_SETTINGS, Result, _params
@@ -213,7 +214,8 @@ def curves(store, scale="small", resume=False, progress=True, widths=None,
     -------
     Result
         Table ``bands``: ``l1``, ``n``, ``m``, ``seeds``, ``mean``, ``p10``, ``p50``, ``p90``,
-        ``n2_over_4m``, ``birthday``; one row per (λ, m).
+        ``n2_over_4m``, ``birthday``, ``exclusion_complete`` (the exclusion law's mean with every
+        feature finished, ``c = 1``: ``n(n − 1)/4m``); one row per (λ, m).
     """
     p = _params("curves", scale, widths)
     n, ms, l1s, S = p["n_features"], np.asarray(p["n_hidden"]), p["l1"], p["seeds"]
@@ -223,7 +225,8 @@ def curves(store, scale="small", resume=False, progress=True, widths=None,
     theory = {k: np.tile(v, L) for k, v in _theory(n, ms).items()}
     table = {"l1": np.repeat(l1s, M), "n": np.full(L * M, n), "m": np.tile(ms, L),
              "seeds": np.full(L * M, S), "mean": counts.mean(axis=2).ravel(),
-             "p10": p10.ravel(), "p50": p50.ravel(), "p90": p90.ravel(), **theory}
+             "p10": p10.ravel(), "p50": p50.ravel(), "p90": p90.ravel(), **theory,
+             "exclusion_complete": np.tile(exclusion_polysemantic(n, ms).mean, L)}
     means = "; ".join(f"λ={l1:g}: {row[0]:.3g} → {row[-1]:.3g}"
                       for l1, row in zip(l1s, counts.mean(axis=2)))
     summary = (f"curves [{scale}]: n={n} m={ms[0]}…{ms[-1]}, {S} seeds, mean polysemantic "

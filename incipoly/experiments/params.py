@@ -88,6 +88,11 @@ class Result:
     tables: dict
     summary: str
 
+    def __repr__(self) -> str:
+        tables = ", ".join(f"{k} ({len(next(iter(v.values()), ()))} rows)"
+                           for k, v in self.tables.items())
+        return f"Result({self.name!r}, scale={self.scale!r}; tables {tables}; {self.summary!r})"
+
 
 #: Experiments whose widths ``m`` can be chosen (``widths=`` / ``--widths``).
 WIDTH_EXPERIMENTS = ("collisions", "curves")

@@ -26,14 +26,18 @@ _TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9-]+)_(?P<pid>\d+)_[0-
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
+    """Whether process ``pid`` runs on this host (a zombie — killed, not yet reaped — is dead)."""
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:                       # exists, owned by someone else
+        pass
+    try:
+        with open(f"/proc/{int(pid)}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):                 # no /proc (macOS): trust os.kill
         return True
-    return True
 
 
 def writer_dead(host: str, pid: int, mtime: float, stale_after: float = STALE_AFTER_S) -> bool:

@@ -236,7 +236,8 @@ def read_npz(file: Path) -> dict:
             with z:
                 return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-        raise StoreError(file, "arrays", f"unreadable ({type(exc).__name__}: {exc})") from None
+        reason = "not an npz archive" if "pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
+        raise StoreError(file, "arrays", f"unreadable ({reason})") from None
 
 
 def check_array(file, arrays: dict, name: str, shape: tuple, dtype, finite: bool = True):

@@ -90,6 +90,13 @@ class SweepStore:
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(file, "manifest", f"malformed ({type(exc).__name__}: {exc})") from None
 
+    def __repr__(self) -> str:
+        """Path, grid size, seeds and how many chunk files are on disk (not verified here)."""
+        chunks = self.chunks()
+        on_disk = sum(self.chunk_path(*ch).is_file() for ch in chunks)
+        return (f"SweepStore({str(self.path)!r}; {len(self.configs)} configs × {len(self.seeds)} "
+                f"seeds, {on_disk}/{len(chunks)} chunks on disk)")
+
     def chunks(self):
         """All (config index, first seed index) pairs of the sweep, in run order."""
         return [(c, s) for c in range(len(self.configs))

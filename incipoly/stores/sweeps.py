@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 import time
 import uuid
 import warnings
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import shown
 from ..config import DEFAULT_RECORD, Config
-from ..errors import DivergenceError
+from ..errors import DivergenceError, WrongTypeError
 from ..init import normalize_seeds
 from ..training import BACKENDS, record_steps
 from .chunks import train_chunk
@@ -201,6 +203,9 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
     """
     meta = _check_arguments(grid, seeds, chunk_seeds, resume, keep_weights, record, progress,
                             backend, active_tol)
+    if not isinstance(store, (str, os.PathLike)):
+        raise WrongTypeError(f"store must be a directory path (str or os.PathLike); got "
+                             f"{shown(store)} of type {type(store).__name__}")
     if client is not None:
         from . import cluster
         cluster.check_client(client)
