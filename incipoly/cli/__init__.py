@@ -15,7 +15,7 @@ import sys
 import warnings
 
 from .. import __version__
-from ..errors import DivergenceError, StoreError
+from ..errors import DivergenceError, FileProblem, StoreError
 from . import compare, reproduce, show, sweep, train
 from .common import (
     EXIT_EPILOG,
@@ -23,7 +23,6 @@ from .common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     TRAIN_DEFAULTS,
-    FileProblem,
     Formatter,
     check_writable_dir,
     config_from_args,
