@@ -16,7 +16,7 @@ import warnings
 
 from .. import __version__
 from ..errors import DivergenceError, FileProblem, StoreError
-from . import compare, reproduce, show, sweep, train
+from . import cache, compare, reproduce, show, sweep, train
 from .common import (
     EXIT_EPILOG,
     EXIT_FAILURE,
@@ -32,7 +32,7 @@ from .train import format_run
 
 #: Subcommands in ``--help`` order: name → module with ``add(subparsers)``.
 COMMANDS = {"train": train, "compare": compare, "reproduce": reproduce, "show": show,
-            "sweep": sweep}
+            "sweep": sweep, "cache": cache}
 
 
 def build_parser() -> argparse.ArgumentParser:
