@@ -32,7 +32,8 @@ EXPECTED_CSV = {
     "correlations/heatmap.csv": (["w0_lo", "w0_hi", "w_lo", "w_hi", "count"], 60 * 60),
     "correlations/winner_rank.csv": (["rank", "count", "fraction"], None),   # ranks 0 … max seen
     "curves/bands.csv": (
-        ["l1", "n", "m", "seeds", "mean", "p10", "p50", "p90", "n2_over_4m", "birthday"], 3 * 4),
+        ["l1", "n", "m", "seeds", "mean", "p10", "p50", "p90", "n2_over_4m", "birthday",
+         "exclusion_complete"], 3 * 4),
     "superposition/by_p.csv": (
         ["p", "inv_p", "seeds"] + [f"{k}_{s}" for k in (
             "represented", "dims_per_feature", "polysemantic", "necessary", "incidental",
@@ -173,6 +174,8 @@ def test_curve_bands_are_the_stored_runs_percentiles(small):
         assert column(path, "mean")[j] == pytest.approx(c.mean(), rel=1e-9)
     np.testing.assert_allclose(column(path, "birthday"), _birthday(column(path, "n", int), m),
                                rtol=1e-9)
+    n = column(path, "n", int)          # the exclusion law with every feature finished (c = 1)
+    np.testing.assert_allclose(column(path, "exclusion_complete"), n * (n - 1) / (4 * m), rtol=1e-9)
 
 
 def test_correlation_tables_are_the_stored_weights(small):

@@ -99,14 +99,16 @@ def test_paper_approximation_equals_its_ode_solution(m, lam, t):
 
 
 def test_billion_neurons_in_well_under_a_second():
+    """CPU seconds of this process (the solver is single-threaded), so other jobs sharing the
+    cores do not count: ≈ 0.3 s each on a 2-core EPYC (wall ≈ 0.8 s at load 6)."""
     times = np.linspace(0.0, 3e5, 61)
-    start = time.perf_counter()
+    start = time.process_time()
     profile = analytic.sparsification_trajectory(times, 1e-5, m=10 ** 9)
-    elapsed_profile = time.perf_counter() - start
-    start = time.perf_counter()
+    elapsed_profile = time.process_time() - start
+    start = time.process_time()
     drawn = analytic.sparsification_trajectory(times, 1e-5, m=10 ** 9, seed=1)
-    elapsed_drawn = time.perf_counter() - start
-    assert elapsed_profile < 1.0 and elapsed_drawn < 2.0   # typically ≈ 0.1 s and ≈ 0.4 s
+    elapsed_drawn = time.process_time() - start
+    assert elapsed_profile < 1.0 and elapsed_drawn < 2.0
     assert profile.m_active[0] == drawn.m_active[0] == 10 ** 9
     assert np.all(np.diff(drawn.m_active) <= 0) and drawn.m_active[-1] == 1
     # While many coordinates survive, one draw follows the law-of-large-numbers profile.

@@ -276,7 +276,7 @@ def dask_client(spec):
         yield None
         return
     try:
-        from .. import distributed
+        from ..stores import cluster as distributed
     except ImportError:
         raise ValueError("--dask needs dask.distributed: pip install 'incipoly[dask]'") from None
     distributed.parse_dask(spec)
