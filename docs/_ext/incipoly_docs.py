@@ -299,6 +299,15 @@ def escape_bars(app, what, name, obj, options, lines) -> None:
                            for k, part in enumerate(parts))
 
 
+def drop_type_docstrings(app, what, name, obj, options, lines) -> None:
+    """A constant without a ``#:`` comment would show its type's docstring (``dict``'s, with
+    reST that fails ``-W``): show nothing instead."""
+    if what in ("data", "attribute") and kind(obj) == "data":
+        own = inspect.getdoc(type(obj)) or ""
+        if own and "\n".join(lines).strip() == own.strip():
+            lines[:] = []
+
+
 # --------------------------------------------------------------------------- wiring
 def generate(app) -> None:
     docs = Path(app.srcdir)
@@ -314,5 +323,6 @@ def generate(app) -> None:
 
 def setup(app):
     app.connect("builder-inited", generate)
+    app.connect("autodoc-process-docstring", drop_type_docstrings)
     app.connect("autodoc-process-docstring", escape_bars)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
