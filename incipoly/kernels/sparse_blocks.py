@@ -52,23 +52,24 @@ def block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def block_residual(P, XT, colw, rho, C):
-    """Loss ``Σ_jc w_c ρ_j R_jc²`` (float64) of a block; ``P`` is overwritten by
-    ``E_jc = w_c ρ_j 2R_jc [P_jc > 0]`` (``w_c``: the column's count of examples)."""
-    n = P.shape[0]
+def block_residual(P, X, wrow, wcol, R, K):
+    """Loss ``Σ_rk wrow_r wcol_k R_rk²`` (float64) of a block held as ``P``, ``X`` (rows × columns,
+    first ``R`` × ``K``); ``P`` is overwritten by ``E_rk = wrow_r wcol_k 2R_rk [P_rk > 0]``
+    (``R = ReLU(P) − X``). Feature-major blocks pass ``(ρ, w)``, example-major ``(w, ρ)``
+    (``w_c``: the column's count of examples, ``ρ_j``: the output weights)."""
     zero = P[0, 0] * 0
     loss = 0.0
-    for j in range(n):
-        r = rho[j]
+    for r in range(R):
+        a = wrow[r]
         acc = 0.0
-        for c in range(C):
-            p = P[j, c]
+        for k in range(K):
+            p = P[r, k]
             pos = p > 0
-            res = (p if pos else zero) - XT[j, c]
-            acc += float(colw[c]) * float(res) * float(res)
-            e = colw[c] * r * (res + res)
-            P[j, c] = e if pos else zero
-        loss += float(r) * acc
+            res = (p if pos else zero) - X[r, k]
+            acc += float(wcol[k]) * float(res) * float(res)
+            e = a * wcol[k] * (res + res)
+            P[r, k] = e if pos else zero
+        loss += float(a) * acc
     return loss
 
 
@@ -150,27 +151,6 @@ def gram_forward(bz, XT, Xr, Pr, GT, ent_c, ent_i, nnz, C):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def gram_residual(Pr, Xr, colw, rho, C):
-    """:func:`block_residual` on the example-major ``Pr`` and ``Xr`` (C×n): loss
-    ``Σ_cj w_c ρ_j R_cj²`` (float64); ``Pr`` is overwritten by ``E_cj = w_c ρ_j 2R_cj [P_cj > 0]``."""
-    n = Pr.shape[1]
-    zero = Pr[0, 0] * 0
-    loss = 0.0
-    for c in range(C):
-        w = colw[c]
-        acc = 0.0
-        for j in range(n):
-            p = Pr[c, j]
-            pos = p > 0
-            res = (p if pos else zero) - Xr[c, j]
-            acc += float(rho[j]) * float(res) * float(res)
-            e = w * rho[j] * (res + res)
-            Pr[c, j] = e if pos else zero
-        loss += float(w) * acc
-    return loss
-
-
-@njit(fastmath=_FAST, **_JIT)
 def gram_backward(XT, Er, Tt, esum, ent_c, ent_i, nnz, C):
     """``Σ_c E_c`` and ``Tᵀ_i += Σ_c x_ic E_c`` over the block's active entries (``Er``: C×n)."""
     n = Er.shape[1]
@@ -206,4 +186,4 @@ def gram_finish(W, D, has_bias, xi, noisy, Tt, esum, gW, gD, gb):
 
 
 __all__ = ["DENSE_FRACTION", "GRAM_ENTRIES", "block_forward", "block_residual", "block_backward",
-           "gram_setup", "gram_forward", "gram_residual", "gram_backward", "gram_finish"]
+           "gram_setup", "gram_forward", "gram_backward", "gram_finish"]

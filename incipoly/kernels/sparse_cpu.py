@@ -46,7 +46,6 @@ from .sparse_blocks import (
     gram_backward,
     gram_finish,
     gram_forward,
-    gram_residual,
     gram_setup,
 )
 from .sparse_sampler import (
@@ -106,12 +105,12 @@ def _flush(W, D, bvec, has_bias, rho, work, nnz, C, full, gram_ok, need_grad, gW
     dense = full or nnz > DENSE_FRACTION * n * C
     if gram:
         gram_forward(bz, XT, Xr, Pr, GT, ent_c, ent_i, nnz, C)
-        loss = gram_residual(Pr, Xr, colw, rho, C)
+        loss = block_residual(Pr, Xr, colw, rho, C, n)
         if need_grad:
             gram_backward(XT, Pr, Tt, esum, ent_c, ent_i, nnz, C)
     else:
         block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense)
-        loss = block_residual(P, XT, colw, rho, C)
+        loss = block_residual(P, XT, rho, colw, n, C)
         if need_grad:
             block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
     if full:
