@@ -30,6 +30,7 @@ def _kernel_loss_and_grads(W, D, b, X, Xi, rho, noisy=True):
                                      X, np.uint64(0), 0, B, 1.0, 0, Xi, noisy, Xi.shape[0] > 1,
                                      tied, b is not None, True, work, gW, gD, gb)
     assert not work[0].any()            # the block of inputs is left zeroed for the next step
+    assert not work[-1].any()           # and so is the Gram path's example-major copy
     return loss, gW, gD, gb
 
 
@@ -100,6 +101,44 @@ def test_batch_sampler_matches_naive(correlation, n):
             sparse_sampler.fill_batch(X, np.uint64(key), step, p,
                                       sparse_cpu.CORRELATION_CODES[correlation])
             np.testing.assert_array_equal(X, naive.sparse_batch(key, step, 6, n, p, correlation))
+
+
+@numba.njit
+def _entries_in_passes(key, step, B, n, p, C):
+    """The first ``C`` non-empty examples of a batch through ``block_entries``."""
+    scale = sparse_sampler.gap_scale(p, 0)
+    first = np.empty(B, np.int64)
+    cols = np.empty(B, np.int64)
+    ncols = 0
+    for b in range(B):
+        first[b] = sparse_sampler.next_unit(key, sparse_sampler.example_base(step, B, b, n), 0, n,
+                                            scale)
+        if first[b] < n:
+            cols[ncols] = b
+            ncols += 1
+    C = min(C, ncols)
+    XT = np.zeros((n, C))
+    ent_c = np.empty(n * C, np.int64)
+    ent_i = np.empty(n * C, np.int64)
+    scratch = (np.empty(C, np.int64), np.empty(C, np.int64), np.empty(C, np.int64),
+               np.empty(C, np.int64), np.empty(n * C, np.int64), np.empty(n * C, np.int64))
+    nnz = sparse_sampler.block_entries(XT, ent_c, ent_i, key, step, B, cols[:C], first, C, scale,
+                                       scratch)
+    return XT, ent_c[:nnz], ent_i[:nnz], cols[:C]
+
+
+@pytest.mark.parametrize("p", [0.05, 0.3, 0.9])
+def test_block_entries_are_the_examples_drawn_in_passes(p):
+    """The pass-by-pass draw of a block gives each non-empty example's features exactly as the
+    reference draws them, and lists the active entries sorted by column, then feature."""
+    key, step, B, n = int(input_keys([5])[0]), 7, 300, 20
+    XT, ent_c, ent_i, cols = _entries_in_passes(np.uint64(key), step, B, n, p, 128)
+    X = naive.sparse_batch(key, step, B, n, p)
+    np.testing.assert_array_equal(XT, X[cols].T)
+    assert (X.any(axis=1).nonzero()[0][:len(cols)] == cols).all()
+    c_ref, i_ref = np.nonzero(XT.T)          # row-major order: by column, then feature
+    np.testing.assert_array_equal(ent_c, c_ref)
+    np.testing.assert_array_equal(ent_i, i_ref)
 
 
 @pytest.mark.parametrize("correlation", ["none", "correlated", "anticorrelated"])

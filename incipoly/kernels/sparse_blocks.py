@@ -10,6 +10,8 @@ stands for) and the list of active entries ``(c, i)``. Two ways to the same sums
   ``P_c = b + Dξ + Σ_{i active} x_ic G_i`` and ``T_ji += Σ_c E_jc x_ic``; at the end of the step
   ``∂L/∂D += T W + (Σ_c E_c) ξᵀ``, ``∂L/∂W += Tᵀ D``, ``∂L/∂b += Σ_c E_c``. It costs ``2n``
   multiply–adds per active entry instead of ``≈ 3nm`` per example, so it serves sparse blocks.
+  It keeps ``P``/``E`` and the inputs example-major (C×n), so that each entry's ``n`` updates
+  are one contiguous, vectorised row.
 """
 from numba import njit
 
@@ -50,23 +52,24 @@ def block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def block_residual(P, XT, colw, rho, C):
-    """Loss ``Σ_jc w_c ρ_j R_jc²`` (float64) of a block; ``P`` is overwritten by
-    ``E_jc = w_c ρ_j 2R_jc [P_jc > 0]`` (``w_c``: the column's count of examples)."""
-    n = P.shape[0]
+def block_residual(P, X, wrow, wcol, R, K):
+    """Loss ``Σ_rk wrow_r wcol_k R_rk²`` (float64) of a block held as ``P``, ``X`` (rows × columns,
+    first ``R`` × ``K``); ``P`` is overwritten by ``E_rk = wrow_r wcol_k 2R_rk [P_rk > 0]``
+    (``R = ReLU(P) − X``). Feature-major blocks pass ``(ρ, w)``, example-major ``(w, ρ)``
+    (``w_c``: the column's count of examples, ``ρ_j``: the output weights)."""
     zero = P[0, 0] * 0
     loss = 0.0
-    for j in range(n):
-        r = rho[j]
+    for r in range(R):
+        a = wrow[r]
         acc = 0.0
-        for c in range(C):
-            p = P[j, c]
+        for k in range(K):
+            p = P[r, k]
             pos = p > 0
-            res = (p if pos else zero) - XT[j, c]
-            acc += float(colw[c]) * float(res) * float(res)
-            e = colw[c] * r * (res + res)
-            P[j, c] = e if pos else zero
-        loss += float(r) * acc
+            res = (p if pos else zero) - X[r, k]
+            acc += float(wcol[k]) * float(res) * float(res)
+            e = a * wcol[k] * (res + res)
+            P[r, k] = e if pos else zero
+        loss += float(a) * acc
     return loss
 
 
@@ -130,37 +133,36 @@ def gram_setup(W, D, bvec, has_bias, xi, noisy, GT, Tt, bz, esum):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def gram_forward(bz, XT, P, GT, ent_c, ent_i, nnz, C):
-    """``P_c = b + Dξ + Σ_{i active} x_ic G_i`` (``G = D Wᵀ``): ``n`` multiply–adds per entry."""
-    n = P.shape[0]
-    for j in range(n):
-        v = bz[j]
-        for c in range(C):
-            P[j, c] = v
+def gram_forward(bz, XT, Xr, Pr, GT, ent_c, ent_i, nnz, C):
+    """``P_c = b + Dξ + Σ_{i active} x_ic G_i`` (``G = D Wᵀ``): ``n`` multiply–adds per entry,
+    into the example-major ``Pr`` (C×n, one contiguous row per example); copies the inputs to
+    the example-major ``Xr`` (zero on entry)."""
+    n = Pr.shape[1]
+    for c in range(C):
+        for j in range(n):
+            Pr[c, j] = bz[j]
     for e in range(nnz):
         c = ent_c[e]
         i = ent_i[e]
         x = XT[i, c]
+        Xr[c, i] = x
         for j in range(n):
-            P[j, c] += x * GT[i, j]
+            Pr[c, j] += x * GT[i, j]
 
 
 @njit(fastmath=_FAST, **_JIT)
-def gram_backward(XT, E, Tt, esum, ent_c, ent_i, nnz, C):
-    """``Σ_c E_c`` and ``Tᵀ_i += Σ_c x_ic E_c`` over the block's active entries."""
-    n = E.shape[0]
-    zero = E[0, 0] * 0
-    for j in range(n):
-        acc = zero
-        for c in range(C):
-            acc += E[j, c]
-        esum[j] += acc
+def gram_backward(XT, Er, Tt, esum, ent_c, ent_i, nnz, C):
+    """``Σ_c E_c`` and ``Tᵀ_i += Σ_c x_ic E_c`` over the block's active entries (``Er``: C×n)."""
+    n = Er.shape[1]
+    for c in range(C):
+        for j in range(n):
+            esum[j] += Er[c, j]
     for e in range(nnz):
         c = ent_c[e]
         i = ent_i[e]
         x = XT[i, c]
         for j in range(n):
-            Tt[i, j] += x * E[j, c]
+            Tt[i, j] += x * Er[c, j]
 
 
 @njit(fastmath=_FAST, **_JIT)

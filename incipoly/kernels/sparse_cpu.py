@@ -50,6 +50,7 @@ from .sparse_blocks import (
 )
 from .sparse_sampler import (
     CORRELATION_CODES,
+    block_entries,
     example_base,
     example_features,
     full_block,
@@ -79,37 +80,46 @@ def make_work(n, m, B, dtype):
     weights (BLOCK), active entries' column and feature (n·BLOCK each), one example's active
     features (n) and its inputs (n, kept zero between examples); for the Gram path
     ``Gᵀ = W Dᵀ`` and ``Tᵀ`` (n×n), ``b + Dξ`` and ``Σ_c E_c`` (n); each example's first
-    present unit (B)."""
+    present unit (B); the non-empty examples (B) and the scratch arrays of
+    :func:`~incipoly.kernels.sparse_sampler.block_entries`; the Gram path's example-major ``P``/``E``
+    and inputs (BLOCK×n, the inputs kept zero)."""
+    scratch = (np.empty(BLOCK, np.int64), np.empty(BLOCK, np.int64), np.empty(BLOCK, np.int64),
+               np.empty(BLOCK, np.int64), np.empty(n * BLOCK, np.int64),
+               np.empty(n * BLOCK, np.int64))
     return (np.zeros((n, BLOCK), dtype), np.empty((n, BLOCK), dtype), np.empty((m, BLOCK), dtype),
             np.empty((m, BLOCK), dtype), np.empty(BLOCK, dtype), np.empty(n * BLOCK, np.int64),
             np.empty(n * BLOCK, np.int64), np.empty(n, np.int64), np.zeros(n, dtype),
             np.empty((n, n), dtype), np.empty((n, n), dtype), np.empty(n, dtype),
-            np.empty(n, dtype), np.empty(B, np.int64))
+            np.empty(n, dtype), np.empty(B, np.int64), np.empty(B, np.int64), scratch,
+            np.empty((BLOCK, n), dtype), np.zeros((BLOCK, n), dtype))
 
 
 @njit(**_JIT)
 def _flush(W, D, bvec, has_bias, rho, work, nnz, C, full, gram_ok, need_grad, gW, gD, gb):
-    """Forward (and backward) of the gathered block; clears its ``Xᵀ`` entries. Returns the loss
+    """Forward (and backward) of the gathered block; clears its ``Xᵀ`` (and ``Xr``) entries. Returns the loss
     and whether the Gram path ran (then :func:`gram_finish` completes the gradients). ``full``:
     every entry of the block is non-zero (no entry list)."""
-    XT, P, H, G, colw, ent_c, ent_i, _, _, GT, Tt, bz, esum, _ = work
+    XT, P, H, G, colw, ent_c, ent_i, _, _, GT, Tt, bz, esum, _, _, _, Pr, Xr = work
     n, m = W.shape
     gram = gram_ok and not full and nnz <= GRAM_ENTRIES * m * C
     dense = full or nnz > DENSE_FRACTION * n * C
     if gram:
-        gram_forward(bz, XT, P, GT, ent_c, ent_i, nnz, C)
+        gram_forward(bz, XT, Xr, Pr, GT, ent_c, ent_i, nnz, C)
+        loss = block_residual(Pr, Xr, colw, rho, C, n)
+        if need_grad:
+            gram_backward(XT, Pr, Tt, esum, ent_c, ent_i, nnz, C)
     else:
         block_forward(W, D, bvec, has_bias, XT, H, P, ent_c, ent_i, nnz, C, dense)
-    loss = block_residual(P, XT, colw, rho, C)
-    if need_grad and gram:
-        gram_backward(XT, P, Tt, esum, ent_c, ent_i, nnz, C)
-    elif need_grad:
-        block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
+        loss = block_residual(P, XT, rho, colw, n, C)
+        if need_grad:
+            block_backward(D, has_bias, XT, H, P, G, ent_c, ent_i, nnz, C, dense, gW, gD, gb)
     if full:
         XT[:, :C] = 0
     else:
         for e in range(nnz):
             XT[ent_i[e], ent_c[e]] = 0
+            if gram:
+                Xr[ent_c[e], ent_i[e]] = 0
     return loss, gram
 
 
@@ -144,7 +154,7 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
     float
         The loss.
     """
-    XT, _, H, _, colw, ent_c, ent_i, idx, xrow, GT, Tt, bz, esum, first = work
+    XT, _, H, _, colw, ent_c, ent_i, idx, xrow, GT, Tt, bz, esum, first, cols, scratch, _, _ = work
     n, m = W.shape
     zero = W[0, 0] * 0
     if need_grad:
@@ -162,9 +172,6 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
         gram_setup(W, D, bvec, has_bias, Xi[0], noisy, GT, Tt, bz, esum)
     used_gram = False
     loss = 0.0
-    C = 0
-    nnz = 0
-    empty = 0
     full = source == _SAMPLED and scale == 0.0 and corr == 0
     for b0 in range(0, B if full else 0, BLOCK):     # p = 1: every feature of every example
         C = min(BLOCK, B - b0)
@@ -176,8 +183,31 @@ def loss_and_grads(W, D, bvec, rho, source, X, key, step, B, p, corr, Xi, noisy,
         part, _ = _flush(W, D, bvec, has_bias, rho, work, n * C, C, True, False, need_grad, gW,
                          gD, gb)
         loss += part
-        C = 0
-    for b in range(0 if full else B + 1):   # b = B: the empty examples' weighted column
+    # no correlation, one noise vector: the sampler's blocks drawn in passes (block_entries)
+    passes = source == _SAMPLED and corr == 0 and not full and not every
+    ncols = 0
+    for b in range(B if passes else 0):
+        cols[ncols] = b
+        ncols += first[b] < n
+    empty = B - ncols
+    spans = ncols + (empty > 0) if passes else 0    # columns: the non-empty, then the empty
+    for c0 in range(0, spans, BLOCK):
+        C = min(BLOCK, spans - c0)
+        Cs = min(C, ncols - c0)
+        nnz = block_entries(XT, ent_c, ent_i, key, step, B, cols[c0:c0 + Cs], first, Cs, scale,
+                            scratch)
+        for c in range(C):
+            colw[c] = 1 if c < Cs else empty
+            for k in range(m):
+                H[k, c] = Xi[0, k] if noisy else zero
+        part, gram = _flush(W, D, bvec, has_bias, rho, work, nnz, C, False, True, need_grad, gW,
+                            gD, gb)
+        loss += part
+        used_gram = used_gram or gram
+    C = 0
+    nnz = 0
+    empty = 0
+    for b in range(0 if full or passes else B + 1):   # b = B: the empty examples' weighted column
         if b < B:
             if source == _SAMPLED:
                 count = example_features(xrow, idx, key, step, B, b, scale, corr, first[b])

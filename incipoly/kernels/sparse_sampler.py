@@ -140,6 +140,54 @@ def full_block(XT, key, step, B, b0, C):
             XT[i, c] = uniform01(key, np.uint64(4) * (base + np.uint64(i)) + np.uint64(2))
 
 
+@register_jitable
+def block_entries(XT, ent_c, ent_i, key, step, B, cols, first, C, scale, scratch):
+    """No correlation: the features of examples ``cols[0:C]`` (first present units ``first[b]``,
+    all ``< n``) as the columns of ``XT`` (n×≥C, zero on entry), and the active entries
+    ``(ent_c, ent_i)`` sorted by column, then feature: exactly what :func:`example_features`
+    gives per example, drawn in passes (the ``r``-th active feature of every column in pass
+    ``r``) so that the draws of different examples, each a logarithm, overlap.
+
+    ``scratch`` is a tuple of int64 work arrays: four of length ≥ C, two of length ≥ n·C.
+    Returns the number of entries.
+    """
+    n = XT.shape[0]
+    cur, alive, cnt, start, pc, pi = scratch
+    for c in range(C):
+        cur[c] = first[cols[c]]
+        alive[c] = c
+        cnt[c] = 0
+    live = C
+    ne = 0
+    while live > 0:
+        keep = 0
+        for a in range(live):
+            c = alive[a]
+            k = cur[c]
+            base = example_base(step, B, cols[c], n)
+            XT[k, c] = uniform01(key, np.uint64(4) * (base + np.uint64(k)) + np.uint64(2))
+            pc[ne] = c
+            pi[ne] = k
+            ne += 1
+            cnt[c] += 1
+            nk = next_unit(key, base, k + 1, n, scale)
+            cur[c] = nk
+            alive[keep] = c
+            keep += nk < n
+        live = keep
+    total = 0
+    for c in range(C):
+        start[c] = total
+        total += cnt[c]
+    for e in range(ne):
+        c = pc[e]
+        slot = start[c]
+        start[c] = slot + 1
+        ent_c[slot] = c
+        ent_i[slot] = pi[e]
+    return ne
+
+
 @njit(cache=True)
 def fill_batch(X, key, step, p, corr):
     """Fill ``X`` (B×n) with the batch of ``step`` (:func:`example_features` per row).
@@ -162,4 +210,5 @@ def fill_batch(X, key, step, p, corr):
 
 
 __all__ = ["CORRELATION_CODES", "units", "unit_probability", "gap_scale", "next_unit", "example_base",
-           "example_features", "full_block", "fill_batch"]
+           "example_features", "block_entries", "full_block",
+           "fill_batch"]
