@@ -111,6 +111,23 @@ class Config:
 
     The L1 term acts on the encoder ``W`` only; weight decay acts on every parameter
     (``W``, ``D``, ``b``), as ``torch.optim.AdamW([W, D, b], weight_decay=wd)`` does.
+
+    Raises
+    ------
+    ValueError
+        For a field out of range or not among its choices (the message names field, value and
+        the accepted range); :class:`~incipoly.errors.WrongTypeError` for a field of the wrong type.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, l1=1e-2)
+    >>> cfg
+    Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw', l1=0.01)
+    >>> cfg.replace(noise="bernoulli", noise_std=0.1).noise_std
+    0.1
+    >>> ip.Config.from_json(cfg.to_json()) == cfg
+    True
     """
 
     n_features: int = 64
