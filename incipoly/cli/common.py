@@ -72,6 +72,20 @@ def parse_seeds(text: str) -> list[int] | range:
     ------
     ValueError
         If ``text`` is none of these forms or too large (the message names ``seeds``).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of int or range
+
+    Examples
+    --------
+    >>> from incipoly.cli import parse_seeds
+    >>> parse_seeds("4"), parse_seeds("3,7,9"), parse_seeds("0-99")
+    (range(0, 4), [3, 7, 9], range(0, 100))
     """
     text = text.strip()
     try:
@@ -167,7 +181,24 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRA
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Build (and so validate) the :class:`Config` from :func:`add_config_arguments`' flags."""
+    """Build (and so validate) the :class:`Config` from :func:`add_config_arguments`' flags.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+
+    Returns
+    -------
+    Config
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, config_from_args
+    >>> args = build_parser().parse_args(["train", "--n-features", "3", "--n-hidden", "4",
+    ...                                   "--steps", "20"])
+    >>> config_from_args(args)
+    Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw')
+    """
     return Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
 
 
@@ -199,6 +230,25 @@ def check_writable_dir(path: Path, flag: str = "--out", given=None) -> Path:
     ------
     ValueError
         Naming ``flag``, the argument and why it cannot be written.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    flag : str
+        Named in the error.
+    given : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from incipoly.cli import check_writable_dir
+    >>> check_writable_dir(Path("new/out")).as_posix()     # may not exist yet; nothing is created
+    'new/out'
     """
     path = Path(path)
     given = path if given is None else given

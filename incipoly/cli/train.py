@@ -35,7 +35,28 @@ SUMMARY_ROWS = (
 def format_run(run) -> str:
     """The table printed by ``incipoly train`` and ``show``: config, seeds, means ± SE of
     ``run.summary()``, the fraction of features in the band, and any ``warning:`` lines
-    (:func:`incipoly.report.training_health`)."""
+    (:func:`incipoly.report.training_health`).
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.cli import format_run
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> print(format_run(run))  # doctest: +ELLIPSIS
+    config: n_features=3 n_hidden=4 steps=20 optimizer=adamw lr=0.01 ...
+    seeds: 2 (0,1)
+    ...
+    polysemantic neurons                                0 ±         0
+    ...
+    """
     summary = run.summary()
     cfg = " ".join(f"{k}={v}" for k, v in run.config.to_dict().items())
     width = max(len(label) for label, _ in SUMMARY_ROWS)
