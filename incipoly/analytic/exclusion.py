@@ -105,6 +105,11 @@ def sparsification_completeness(config, seeds=COMPLETENESS_SEEDS):
     Estimate
         ``(mean=c, se)`` with the binomial standard error (a NamedTuple; unpacks as ``c, se``).
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``config`` is not a Config, or not the paper's one-hot, tied, bias-free model.
+
     Examples
     --------
     >>> import incipoly as ip
