@@ -39,6 +39,7 @@ OPTIMIZER_DEFAULTS = {
     "sgd": {"lr": 2e-2, "steps": 7500, "l1": 1e-3},
 }
 
+#: Keys of each row of :func:`compare` (and the CSV's columns, in order).
 COLUMNS = ("n", "m", "optimizer", "l1", "lr", "steps", "seeds", "sim_mean", "sim_se",
            "n2_over_4m", "birthday", "cascade", "exclusion", "z_n2_over_4m", "z_birthday", "z_cascade",
            "z_exclusion", "sim_sd", "exclusion_sd", "winner_is_initial_argmax", "final_loss",

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 
 from ._validate import MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int, check_real
 
+#: Accepted values of :class:`Config` ``optimizer``.
 OPTIMIZERS = ("adamw", "sgd", "gd-prox")
+#: Accepted values of ``noise`` (hidden-layer noise law).
 NOISES = ("none", "bernoulli", "gaussian", "uniform", "laplace")
+#: Accepted values of ``init``.
 INITS = ("normal", "xavier")
+#: Accepted values of ``dtype``.
 DTYPES = ("float32", "float64")
+#: Accepted values of ``inputs``.
 INPUTS = ("one-hot", "sparse")
+#: Accepted values of ``correlation`` (sparse inputs only).
 CORRELATIONS = ("none", "correlated", "anticorrelated")
+#: Accepted values of ``noise_scope``.
 NOISE_SCOPES = ("step", "example")
 
 #: Fields of the sparse / untied / bias model family and their defaults (today's one-hot model).

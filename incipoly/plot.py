@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+#: How to install matplotlib, quoted in the ImportError.
 INSTALL_HINT = "install the [plot] extra: pip install 'incipoly[plot]'"
 
 

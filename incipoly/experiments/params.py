@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+#: Scales of every experiment: ``small`` (seconds, the figure's shape) and ``paper`` (its sizes).
 SCALES = ("small", "paper")
 
 #: Hidden-noise settings of the noise experiment: (kind, σ).

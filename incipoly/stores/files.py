@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+#: This machine's name, made safe for file names (in temporary-file and claim names).
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 #: A temporary file or claim not touched for this many seconds is stale, whoever wrote it (live

@@ -20,6 +20,7 @@ from ..errors import StoreError
 from ..init import normalize_seeds
 from .files import atomic_write, write_csv
 
+#: Version of the saved-run format (``config.json``'s ``format``); :func:`load` reads only this one.
 FORMAT_VERSION = 1
 #: Arrays a Run holds only for some models (untied decoder, bias); saved when present.
 OPTIONAL_ARRAYS = ("W_dec", "W_dec0", "b")

@@ -39,7 +39,9 @@ from ..training import record_steps
 from . import claims
 from .run import OPTIONAL_ARRAYS, Run, check_array, check_history, check_optional, read_npz
 
+#: The sweep's manifest file (configs, seeds, chunking), created exclusively.
 MANIFEST = "sweep.json"
+#: Append-only event log of the sweep (one JSON object per line).
 LOG = "log.jsonl"
 SWEEP_FORMAT = 1
 #: Seconds between looks at chunks other writers hold.
