@@ -111,7 +111,22 @@ def object_page(full: str, obj) -> str:
     options = "   :members:\n" if k in ("class", "exception") else ""
     if k == "data":
         options = "   :no-value:\n" if len(repr(obj)) > 300 else ""
+        if not _has_attr_doc(full):
+            # autodata would show the docstring of the value's type (dict, tuple …), which is
+            # not ours and not valid reST: declare the name with its value only.
+            value = f"   :value: {repr(obj)}\n" if len(repr(obj)) <= 300 else ""
+            return f"{full}\n{'=' * len(full)}\n\n.. py:data:: {full}\n{value}"
     return f"{full}\n{'=' * len(full)}\n\n.. {directive}:: {full}\n{options}"
+
+
+def _has_attr_doc(full: str) -> bool:
+    """Whether ``full`` (module.name) has a ``#:`` comment or docstring where its module assigns it."""
+    from sphinx.pycode import ModuleAnalyzer
+    modname, name = full.rsplit(".", 1)
+    try:
+        return ("", name) in ModuleAnalyzer.for_module(modname).find_attr_docs()
+    except Exception:  # noqa: BLE001   (no source: treat as undocumented)
+        return False
 
 
 def module_page(modname: str, items: list, canonical: dict, documented_here: list) -> str:

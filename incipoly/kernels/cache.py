@@ -3,7 +3,7 @@
 Numba's ``cache=True`` checks a cached kernel against its *own* file only; functions it inlines
 from other modules are not tracked (numba issue #1833): edit ``noise.py``'s SplitMix64 and a
 kernel of ``cpu.py`` compiled before the edit would still be loaded. Here every compiled kernel
-of this package is cached under
+of this package is cached under::
 
     cache_dir() / key,    key = sha256(numba version, (name, bytes) of every kernels/*.py)[:16]
 
