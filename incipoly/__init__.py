@@ -8,7 +8,7 @@ kernel source (:func:`cache_dir`, :func:`clear_cache`).
 from . import metrics
 from ._version import __version__
 from .config import Config
-from .errors import DivergenceError, StoreError, WrongTypeError
+from .errors import DivergenceError, FileProblem, StoreError, WrongTypeError
 from .kernels.cache import cache_dir, clear_cache
 from .stores.run import Run, load
 from .stores.sweep_store import SweepStore
@@ -76,4 +76,4 @@ def __getattr__(name):
 
 __all__ = ["Config", "train", "Run", "load", "sweep", "open_sweep", "SweepStore", "metrics", "analytic",
            "warmup", "available_backends", "cache_dir", "clear_cache", "DivergenceError", "StoreError",
-           "WrongTypeError", "__version__"]
+           "WrongTypeError", "FileProblem", "__version__"]

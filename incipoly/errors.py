@@ -77,4 +77,9 @@ class StoreError(ValueError):
         super().__init__(f"{path}: {field}: {problem}")
 
 
-__all__ = ["WrongTypeError", "DivergenceError", "StoreError"]
+class FileProblem(Exception):
+    """A file named on the command line exists but cannot be used as what it should be (a run
+    directory or sweep store that fails to load): the console script exits with status 1."""
+
+
+__all__ = ["WrongTypeError", "DivergenceError", "StoreError", "FileProblem"]

@@ -10,6 +10,7 @@ import pytest
 
 import incipoly as ip
 from incipoly.cli import TRAIN_DEFAULTS, build_parser, config_from_args, main, parse_seeds
+from incipoly.config import DEFAULT_RECORD, DEFAULT_SEEDS
 
 from clitools import run_cli
 
@@ -153,7 +154,8 @@ def test_train_help_lists_every_config_field_with_defaults(capsys):
 def test_defaults_build_the_documented_config():
     args = build_parser().parse_args(["train"])
     assert config_from_args(args) == TRAIN_DEFAULTS
-    assert list(parse_seeds(args.seeds)) == list(range(8))
+    assert list(parse_seeds(args.seeds)) == list(range(DEFAULT_SEEDS)) == list(range(16))
+    assert args.record == DEFAULT_RECORD == 32
 
 
 def test_no_command_is_a_usage_error(capsys):

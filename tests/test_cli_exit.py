@@ -88,11 +88,10 @@ def test_huge_seed_count_is_refused_up_front_with_the_sizes(capsys):
 def test_path_and_index_arguments_checked_before_work(argv, flag, tmp_path, saved_run, capsys,
                                                       monkeypatch):
     (tmp_path / "G").write_text(GRID)
-    train_module = importlib.import_module("incipoly.train")
-
     def must_not_train(*args, **kwargs):
         raise AssertionError("trained before checking the arguments")
-    monkeypatch.setattr(train_module, "train", must_not_train)
+    for where in ("incipoly.training", "incipoly.cli.train", "incipoly.stores.chunks"):
+        monkeypatch.setattr(importlib.import_module(where), "train", must_not_train)
     argv = [str(tmp_path / a) if a in ("G", "S") else str(saved_run) if a == "RUN" else a
             for a in argv]
     rc, out, err = run_cli(argv, capsys)

@@ -34,7 +34,7 @@ def _resume_argv(err):
 
 
 def test_sweep_interrupted_keeps_chunks_and_resumes(tmp_path, capsys, monkeypatch):
-    sweep = importlib.import_module("incipoly.sweep")
+    sweep = importlib.import_module("incipoly.stores.sweeps")
     grid = tmp_path / "g.toml"
     grid.write_text(GRID_TOML)
     store = tmp_path / "store"

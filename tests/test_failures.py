@@ -376,7 +376,7 @@ def test_temporary_files_of_a_killed_writer_are_removed_on_resume(tmp_path):
     import signal
     import subprocess
 
-    from incipoly.store import HOST
+    from incipoly.stores.files import HOST
     cfg = ip.Config(n_features=3, n_hidden=4, steps=5)
     ip.sweep(cfg, 4, tmp_path / "s", chunk_seeds=2, progress=False)
     victim = subprocess.Popen(["sleep", "60"])

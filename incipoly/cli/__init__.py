@@ -15,15 +15,14 @@ import sys
 import warnings
 
 from .. import __version__
-from ..errors import DivergenceError, StoreError
-from . import compare, reproduce, show, sweep, train
+from ..errors import DivergenceError, FileProblem, StoreError
+from . import cache, compare, reproduce, show, sweep, train
 from .common import (
     EXIT_EPILOG,
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     TRAIN_DEFAULTS,
-    FileProblem,
     Formatter,
     check_writable_dir,
     config_from_args,
@@ -33,7 +32,7 @@ from .train import format_run
 
 #: Subcommands in ``--help`` order: name → module with ``add(subparsers)``.
 COMMANDS = {"train": train, "compare": compare, "reproduce": reproduce, "show": show,
-            "sweep": sweep}
+            "sweep": sweep, "cache": cache}
 
 
 def build_parser() -> argparse.ArgumentParser:

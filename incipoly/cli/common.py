@@ -45,10 +45,6 @@ EXIT_EPILOG = ("exit status: 0 success; 2 usage error (bad flag or value, a path
 TRAIN_DEFAULTS = Config()
 
 
-class FileProblem(Exception):
-    """A file named on the command line exists but cannot be used (exit status 1)."""
-
-
 class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Show every flag's default (unless its help states one) and keep descriptions' line breaks."""
 
@@ -336,3 +332,10 @@ def dask_client(spec):
     distributed.parse_dask(spec)
     with distributed.connect(spec) as client:
         yield client
+
+
+__all__ = ["EXIT_USAGE", "EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_EPILOG", "TRAIN_DEFAULTS",
+           "CONFIG_FLAGS", "Formatter", "add_parser", "parse_seeds",
+           "add_seeds_argument", "add_progress_argument", "add_config_arguments", "config_from_args",
+           "fresh_run_dir", "check_writable_dir", "check_existing", "resume_command",
+           "add_dask_argument", "dask_client"]

@@ -113,3 +113,6 @@ def run(args) -> int:
         from ..plot import compare_figure
         print(f"saved {compare_figure(rows, out / 'compare.png')}")
     return 0
+
+
+__all__ = ["add", "run"]

@@ -100,3 +100,6 @@ def run(args) -> int:
             print(f"{result.summary} [{time.perf_counter() - start:.1f} s; {out / name}]",
                   flush=True)
     return 0
+
+
+__all__ = ["parse_widths", "experiment_listing", "add", "run"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._validate import check_int
+from ..errors import FileProblem
 from ..plot import INSTALL_HINT, has_matplotlib
-from .common import FileProblem, add_parser, check_existing, check_writable_dir
+from .common import add_parser, check_existing, check_writable_dir
 from .train import format_run
 
 
@@ -51,3 +52,6 @@ def run(args) -> int:
     saved.plot(png, instance=args.instance)
     print(f"saved {png}")
     return 0
+
+
+__all__ = ["add", "run"]

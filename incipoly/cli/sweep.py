@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import FileProblem
 from .common import (
-    FileProblem,
     add_dask_argument,
     add_parser,
     add_progress_argument,
@@ -103,3 +103,6 @@ def run(args) -> int:
     print(format_summary(rows))
     print(f"saved {write_summary_csv(rows, st.path / 'summary.csv')}")
     return 0
+
+
+__all__ = ["add", "open_store", "run"]

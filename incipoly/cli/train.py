@@ -122,3 +122,6 @@ def run(args) -> int:
     print(f"wall time: {result.info['seconds']:.2f} s training")
     print(f"saved to {saved}")
     return 0
+
+
+__all__ = ["SUMMARY_ROWS", "format_run", "add", "run"]
