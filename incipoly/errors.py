@@ -79,7 +79,21 @@ class StoreError(ValueError):
 
 class FileProblem(Exception):
     """A file named on the command line exists but cannot be used as what it should be (a run
-    directory or sweep store that fails to load): the console script exits with status 1."""
+    directory or sweep store that fails to load): the console script exits with status 1.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from incipoly.cli.sweep import open_store
+    >>> from incipoly.errors import FileProblem
+    >>> Path("not-a-store").mkdir()
+    >>> _ = Path("not-a-store/sweep.json").write_text("{")
+    >>> try:
+    ...     open_store("not-a-store", "--store")
+    ... except FileProblem as err:
+    ...     print(str(err)[:40])
+    --store not-a-store is not a readable sw
+    """
 
 
 __all__ = ["WrongTypeError", "DivergenceError", "StoreError", "FileProblem"]

@@ -46,7 +46,22 @@ TRAIN_DEFAULTS = Config()
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show every flag's default (unless its help states one) and keep descriptions' line breaks."""
+    """Show every flag's default (unless its help states one) and keep descriptions' line breaks.
+
+    Parameters
+    ----------
+    prog : str
+        As for :class:`argparse.HelpFormatter`.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli.common import Formatter
+    >>> parser = argparse.ArgumentParser(prog="demo", formatter_class=Formatter)
+    >>> _ = parser.add_argument("--steps", type=int, default=20, help="steps")
+    >>> "(default: 20)" in parser.format_help()
+    True
+    """
 
     def _get_help_string(self, action):
         text = action.help or ""
@@ -56,7 +71,27 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionH
 
 
 def add_parser(subparsers, name, **kwargs):
-    """A subcommand parser with the shared formatter and the exit-status epilog."""
+    """A subcommand parser with the shared formatter and the exit-status epilog.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    name : str
+    **kwargs
+        Passed to ``add_parser`` (``help``, ``description`` …).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> from incipoly.cli.common import add_parser
+    >>> add_parser(parser.add_subparsers(), "demo").epilog[:12]
+    'exit status:'
+    """
     return subparsers.add_parser(name, formatter_class=Formatter, epilog=EXIT_EPILOG, **kwargs)
 
 
@@ -104,14 +139,43 @@ def parse_seeds(text: str) -> list[int] | range:
 
 
 def add_seeds_argument(parser, default: str = str(DEFAULT_SEEDS)):
-    """Add ``--seeds`` (parsed later by :func:`parse_seeds`, so errors name the field)."""
+    """Add ``--seeds`` (parsed later by :func:`parse_seeds`, so errors name the field).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    default : str
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> from incipoly.cli.common import add_seeds_argument
+    >>> add_seeds_argument(parser)
+    >>> parser.parse_args(["--seeds", "0-3"]).seeds           # parsed later by parse_seeds
+    '0-3'
+    """
     parser.add_argument("--seeds", default=default,
                         help="a count k (seeds 0..k-1), a comma list like 3,7,9, or a range like "
                              "0-99 (inclusive); one independent model per seed")
 
 
 def add_progress_argument(parser):
-    """Add ``--no-progress``."""
+    """Add ``--no-progress``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> from incipoly.cli.common import add_progress_argument
+    >>> add_progress_argument(parser)
+    >>> parser.parse_args(["--no-progress"]).no_progress
+    True
+    """
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
 
 
@@ -168,7 +232,23 @@ CONFIG_FLAGS = {
 
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRAIN_DEFAULTS):
     """Add one flag per :class:`Config` field (``--n-features`` for ``n_features`` …), as listed
-    in :data:`CONFIG_FLAGS`; ``--weight-decay`` defaults to ``None`` (per optimizer)."""
+    in :data:`CONFIG_FLAGS`; ``--weight-decay`` defaults to ``None`` (per optimizer).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    defaults : Config
+        The flags' defaults.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> from incipoly.cli.common import add_config_arguments, config_from_args
+    >>> add_config_arguments(parser)
+    >>> config_from_args(parser.parse_args(["--n-features", "3", "--n-hidden", "4", "--steps", "20"]))
+    Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw')
+    """
     for title, flags in CONFIG_FLAGS.items():
         group = parser.add_argument_group(title)
         for field, kwargs in flags:
@@ -199,7 +279,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def fresh_run_dir(root: Path, prefix: str) -> Path:
-    """Create and return a new directory ``root/<prefix>-<timestamp>[-k]`` that did not exist."""
+    """Create and return a new directory ``root/<prefix>-<timestamp>[-k]`` that did not exist.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+    prefix : str
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from incipoly.cli.common import fresh_run_dir
+    >>> a, b = fresh_run_dir(Path("runs"), "train"), fresh_run_dir(Path("runs"), "train")
+    >>> a != b, a.name.startswith("train-")
+    (True, True)
+    """
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for k in range(1, 1000):
@@ -274,6 +372,26 @@ def check_existing(path, flag: str, directory: bool) -> Path:
     ------
     ValueError
         Naming ``flag`` and ``path``: it does not exist, or is not a directory / not a file.
+
+    Parameters
+    ----------
+    path : path-like
+    flag : str
+        Named in the error.
+    directory : bool
+        Require a directory (else a file).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> from incipoly.cli.common import check_existing
+    >>> check_existing("missing-run", "RUN_DIR", directory=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: RUN_DIR missing-run does not exist
     """
     path = Path(path)
     kind = "directory" if directory else "file"
@@ -289,6 +407,24 @@ def resume_command(args, drop=("--resume",), add=()) -> str:
 
     ``args.argv`` is the argument list :func:`incipoly.cli.main` parsed; flags in ``drop`` (and
     their values, for those in ``add`` given as pairs) are removed first so none appears twice.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``argv``.
+    drop : sequence of str
+    add : sequence of str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli.common import resume_command
+    >>> resume_command(argparse.Namespace(argv=["sweep", "grid.toml", "--store", "s"]), add=("--resume",))
+    'incipoly sweep grid.toml --store s --resume'
     """
     argv, skip = [], False
     takes_value = {a for a in add if a.startswith("--")} - {"--resume"}
@@ -305,7 +441,21 @@ def resume_command(args, drop=("--resume",), add=()) -> str:
 
 
 def add_dask_argument(parser):
-    """Add ``--dask ADDRESS|local[:N]`` (train on a Dask cluster; see :func:`dask_client`)."""
+    """Add ``--dask ADDRESS|local[:N]`` (train on a Dask cluster; see :func:`dask_client`).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> from incipoly.cli.common import add_dask_argument
+    >>> add_dask_argument(parser)
+    >>> parser.parse_args(["--dask", "local:2"]).dask
+    'local:2'
+    """
     parser.add_argument("--dask", metavar="ADDRESS|local[:N]", default=None,
                         help="train the sweep's chunks on a Dask cluster: a scheduler address "
                              "(tcp://host:8786) or local[:N] = N single-threaded worker processes "
@@ -321,6 +471,22 @@ def dask_client(spec):
     ValueError
         If dask.distributed is not installed (the message says how to install it) or ``spec``
         is neither an address nor ``local[:N]``.
+
+    Parameters
+    ----------
+    spec : str or None
+        ``--dask``'s value.
+
+    Yields
+    ------
+    dask.distributed.Client or None
+
+    Examples
+    --------
+    >>> from incipoly.cli.common import dask_client
+    >>> with dask_client(None) as client:
+    ...     print(client)
+    None
     """
     if spec is None:
         yield None

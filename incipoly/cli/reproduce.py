@@ -26,6 +26,20 @@ def parse_widths(text: str) -> list[int]:
     ValueError
         If an entry is not an integer (the message names ``--widths``; the range is checked by
         :func:`incipoly.experiments.reproduce`).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> from incipoly.cli.reproduce import parse_widths
+    >>> parse_widths("256,512,4096")
+    [256, 512, 4096]
     """
     try:
         return [int(part) for part in text.split(",")]
@@ -35,7 +49,23 @@ def parse_widths(text: str) -> list[int]:
 
 
 def experiment_listing(width: int = 92) -> str:
-    """Every experiment with the whole first paragraph of its docstring, wrapped and indented."""
+    """Every experiment with the whole first paragraph of its docstring, wrapped and indented.
+
+    Parameters
+    ----------
+    width : int
+        Line width.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from incipoly.cli.reproduce import experiment_listing
+    >>> experiment_listing().split()[0]
+    'sparsity'
+    """
     lines = []
     for name, fn in EXPERIMENTS.items():
         summary = " ".join((fn.__doc__ or "").split("\n\n")[0].split())

@@ -52,7 +52,33 @@ def add(subparsers):
 
 def open_store(path, flag):
     """The :class:`~incipoly.SweepStore` at ``path``: a missing one is a usage error naming
-    ``flag``, a corrupt one a failure (:class:`FileProblem`)."""
+    ``flag``, a corrupt one a failure (:class:`FileProblem`).
+
+    Parameters
+    ----------
+    path : path-like
+    flag : str
+        Named in the errors.
+
+    Returns
+    -------
+    SweepStore
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is missing or holds no sweep.
+    FileProblem
+        If the sweep there cannot be read.
+
+    Examples
+    --------
+    >>> from incipoly.cli.sweep import open_store
+    >>> open_store("missing", "--store")
+    Traceback (most recent call last):
+    ...
+    ValueError: --store missing does not exist
+    """
     from ..stores.sweep_store import SweepStore
     path = check_existing(path, flag, directory=True)
     try:
