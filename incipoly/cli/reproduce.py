@@ -75,7 +75,22 @@ def experiment_listing(width: int = 92) -> str:
 
 
 def add(subparsers):
-    """Declare ``incipoly reproduce``."""
+    """Declare ``incipoly reproduce``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import reproduce
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> reproduce.add(subparsers)
+    >>> list(subparsers.choices)
+    ['reproduce']
+    """
     p = add_parser(
         subparsers, "reproduce",
         help="reproduce the paper's figures (resumable sweep, CSV data, PNG)",
@@ -104,7 +119,28 @@ def add(subparsers):
 
 
 def run(args) -> int:
-    """Run the experiment(s), one summary line each; the PNG only when matplotlib is installed."""
+    """Run the experiment(s), one summary line each; the PNG only when matplotlib is installed.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, reproduce
+    >>> argv = ["reproduce", "correlations", "--out", "figures", "--no-progress"]   # ~7 s
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> reproduce.run(args)  # doctest: +ELLIPSIS
+    correlations [small]: ...
+    0
+    """
     out = Path(args.out) if args.out is not None else Path("runs") / f"reproduce-{args.scale}"
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     widths = None if args.widths is None else parse_widths(args.widths)

@@ -76,7 +76,22 @@ def format_run(run) -> str:
 
 
 def add(subparsers):
-    """Declare ``incipoly train``."""
+    """Declare ``incipoly train``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import train
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> train.add(subparsers)
+    >>> list(subparsers.choices)
+    ['train']
+    """
     p = add_parser(
         subparsers, "train",
         help="train independent toy models over seeds, print a summary, save the run",
@@ -105,7 +120,29 @@ def add(subparsers):
 
 
 def run(args) -> int:
-    """Train, save, print the table."""
+    """Train, save, print the table.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, train
+    >>> argv = ["train", "--n-features", "3", "--n-hidden", "4", "--steps", "20", "--lr", "0.01",
+    ...         "--seeds", "2", "--out", "runs", "--no-progress"]
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> train.run(args)  # doctest: +ELLIPSIS
+    config: n_features=3 n_hidden=4 steps=20 ...
+    0
+    """
     config = config_from_args(args)
     seeds = parse_seeds(args.seeds)
     out = check_writable_dir(Path(args.out) if args.out is not None else Path("runs"))
