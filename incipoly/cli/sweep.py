@@ -129,6 +129,11 @@ def run(args) -> int:
     int
         The exit status (0 on success).
 
+    Raises
+    ------
+    ValueError
+        For a bad flag value or path (:func:`incipoly.cli.main` turns it into exit status 2).
+
     Examples
     --------
     >>> from incipoly.cli import build_parser, sweep
