@@ -17,7 +17,18 @@ from .training import train
 
 
 def warmup(dtypes=("float32", "float64")):
-    """Compile (or load from cache) the CPU kernels for ``dtypes`` so the first real call is fast."""
+    """Compile (or load from cache) the CPU kernels for ``dtypes`` so the first real call is fast.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float32", "float64"}, default both
+        The weight dtypes to compile every optimizer, noise and model family for.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> ip.warmup(dtypes=("float32",))  # seconds the first time, then read from the disk cache
+    """
     for dtype in dtypes:
         for optimizer in ("adamw", "sgd", "gd-prox"):
             for noise in ("none", "bernoulli"):
@@ -32,7 +43,19 @@ def warmup(dtypes=("float32", "float64")):
 
 
 def available_backends():
-    """Backends usable here: always ``"cpu"``, plus ``"cuda"`` when numba-cuda sees a GPU."""
+    """Backends usable here: always ``"cpu"``, plus ``"cuda"`` when numba-cuda sees a GPU.
+
+    Returns
+    -------
+    list of str
+        ``["cpu"]`` or ``["cpu", "cuda"]``; pass one as ``backend=`` to :func:`train`.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> ip.available_backends()  # doctest: +ELLIPSIS
+    ['cpu'...]
+    """
     out = ["cpu"]
     try:
         from numba import cuda

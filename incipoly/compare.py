@@ -39,6 +39,7 @@ OPTIMIZER_DEFAULTS = {
     "sgd": {"lr": 2e-2, "steps": 7500, "l1": 1e-3},
 }
 
+#: Keys of each row of :func:`compare` (and the CSV's columns, in order).
 COLUMNS = ("n", "m", "optimizer", "l1", "lr", "steps", "seeds", "sim_mean", "sim_se",
            "n2_over_4m", "birthday", "cascade", "exclusion", "z_n2_over_4m", "z_birthday", "z_cascade",
            "z_exclusion", "sim_sd", "exclusion_sd", "winner_is_initial_argmax", "final_loss",
@@ -47,7 +48,22 @@ COLUMNS = ("n", "m", "optimizer", "l1", "lr", "steps", "seeds", "sim_mean", "sim
 
 @dataclass(frozen=True)
 class Cell:
-    """One grid point: shapes, optimiser, λ and the training budget."""
+    """One grid point: shapes, optimiser, λ and the training budget.
+
+    Parameters
+    ----------
+    n, m : int
+        Features and neurons.
+    optimizer : str
+    l1, lr : float
+    steps : int
+
+    Examples
+    --------
+    >>> from incipoly.compare import Cell
+    >>> Cell(n=3, m=4, optimizer="adamw", l1=1e-3, lr=1e-2, steps=20).config()
+    Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw', lr=0.01)
+    """
     n: int
     m: int
     optimizer: str
@@ -56,6 +72,7 @@ class Cell:
     steps: int
 
     def config(self, dtype="float32") -> Config:
+        """The float32 (or ``dtype``) :class:`~incipoly.Config` this cell trains."""
         return Config(n_features=self.n, n_hidden=self.m, steps=self.steps,
                       optimizer=self.optimizer, lr=self.lr, l1=self.l1, dtype=dtype)
 
@@ -66,10 +83,32 @@ def grid(n_values, ratios, optimizers=("adamw", "gd-prox"), l1_values=None, lr=N
     ``l1_values``, ``lr`` and ``steps`` default per optimizer (:data:`OPTIMIZER_DEFAULTS`) only
     when ``None``; any given value — ``steps=0`` included — is used or refused, never replaced.
 
+    Parameters
+    ----------
+    n_values : sequence of int
+        Feature counts ``n``.
+    ratios : sequence of float
+        ``m / n``; ``m`` is rounded to an integer.
+    optimizers : sequence of str
+    l1_values : sequence of float, optional
+    lr : float, optional
+    steps : int, optional
+
+    Returns
+    -------
+    list of Cell
+
     Raises
     ------
     ValueError, TypeError
         Naming ``n``, ``ratio``, ``optimizer``, ``l1``, ``lr`` or ``steps`` and the accepted range.
+
+    Examples
+    --------
+    >>> from incipoly import compare
+    >>> cells = compare.grid([3], [4 / 3], optimizers=["adamw"], lr=1e-2, steps=20)
+    >>> cells
+    [Cell(n=3, m=4, optimizer='adamw', l1=0.001, lr=0.01, steps=20)]
     """
     n_values = [check_int("n (n_features)", n, 1, MAX_INSTANCES) for n in _listed("n", n_values)]
     ratios = [check_real("ratio", r, 0.0, strict=True) for r in _listed("ratios", ratios)]
@@ -108,7 +147,27 @@ def _listed(name, values):
 
 
 def check_compare_seeds(seeds):
-    """Seeds as for :func:`incipoly.train`, at least two (standard errors and z need them)."""
+    """Seeds as for :func:`incipoly.train`, at least two (standard errors and z need them).
+
+    Parameters
+    ----------
+    seeds : int or sequence of int
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Raises
+    ------
+    ValueError
+        For fewer than two seeds (or bad seeds, :func:`incipoly.init.normalize_seeds`).
+
+    Examples
+    --------
+    >>> from incipoly.compare import check_compare_seeds
+    >>> check_compare_seeds(3).tolist()
+    [0, 1, 2]
+    """
     seeds = normalize_seeds(seeds)
     if seeds.size < 2:
         raise ValueError(f"seeds must give at least 2 seeds for compare (standard errors and "
@@ -125,6 +184,27 @@ def evaluate(cell: Cell, seeds, run=None, progress=False) -> dict:
     [0.8, 1.2]: below 1 means sparsification is unfinished and counts are biased low).
     ``final_loss`` is the mean final loss including the L1 term ``l1·Σ|W|``. ``progress`` is
     passed to :func:`incipoly.train` (a shared bar advances within the cell).
+
+    Parameters
+    ----------
+    cell : Cell
+    seeds : int or sequence of int
+    run : Run, optional
+        A run of ``cell.config()`` on ``seeds``, used instead of training.
+    progress : bool or progress bar
+
+    Returns
+    -------
+    dict
+        One row with the keys of :data:`COLUMNS`.
+
+    Examples
+    --------
+    >>> from incipoly import compare
+    >>> cells = compare.grid([3], [4 / 3], optimizers=["adamw"], lr=1e-2, steps=20)
+    >>> row = compare.evaluate(cells[0], seeds=[0, 1])
+    >>> row["n"], row["m"], row["seeds"], round(row["birthday"], 4)
+    (3, 4, 2, 0.3281)
     """
     run = run if run is not None else train(cell.config(), seeds, progress=progress, record=2)
     sim = metrics.polysemantic_neurons(run.W).astype(float)
@@ -177,6 +257,27 @@ def compare(cells, seeds, progress=True, client=None, store=None, announce=None)
     ------
     ValueError
         If ``client`` is given without ``store``, or seeds are too few.
+
+    Parameters
+    ----------
+    cells : sequence of Cell
+    seeds : int or sequence of int
+    progress : bool
+    client : dask.distributed.Client, optional
+    store : path-like, optional
+    announce : callable, optional
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> from incipoly import compare
+    >>> cells = compare.grid([3], [4 / 3], optimizers=["adamw"], lr=1e-2, steps=20)
+    >>> rows = compare.compare(cells, seeds=4, progress=False)
+    >>> [(r["n"], r["m"], r["seeds"]) for r in rows]
+    [(3, 4, 4)]
     """
     seeds = check_compare_seeds(seeds)
     announce = announce if announce is not None else (lambda k, total, cell: None)
@@ -195,7 +296,14 @@ def compare(cells, seeds, progress=True, client=None, store=None, announce=None)
 
 
 def cell_store(store, cell: Cell) -> Path:
-    """The sweep directory of ``cell`` under ``store``, named by what the cell trains."""
+    """The sweep directory of ``cell`` under ``store``, named by what the cell trains.
+
+    Examples
+    --------
+    >>> from incipoly.compare import Cell, cell_store
+    >>> cell_store("out", Cell(3, 4, "adamw", 1e-3, 1e-2, 20)).name
+    'n3_m4_adamw_l1-0.001_lr-0.01_steps-20'
+    """
     return Path(store) / (f"n{cell.n}_m{cell.m}_{cell.optimizer}_l1-{cell.l1:g}_lr-{cell.lr:g}_"
                           f"steps-{cell.steps}")
 
@@ -226,7 +334,24 @@ def _compare_in_store(cells, seeds, progress, client, store, announce):
 
 def write_csv(rows, path, columns=COLUMNS):
     """Write ``rows`` (dicts with at least ``columns``) as CSV, atomically, through the package's
-    one CSV writer (:func:`incipoly.stores.files.write_csv`); reals to 6 significant digits."""
+    one CSV writer (:func:`incipoly.stores.files.write_csv`); reals to 6 significant digits.
+
+    Parameters
+    ----------
+    rows : list of dict
+    path : path-like
+    columns : sequence of str
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> from incipoly import compare
+    >>> compare.write_csv([{"n": 3, "m": 4}], "compare.csv", columns=("n", "m")).read_text().split()
+    ['n,m', '3,4']
+    """
     from .stores.files import table_of_rows
     from .stores.files import write_csv as write_table
     path = Path(path)
@@ -235,7 +360,26 @@ def write_csv(rows, path, columns=COLUMNS):
 
 
 def format_table(rows) -> str:
-    """Fixed-width text table of the rows."""
+    """Fixed-width text table of the rows.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`compare`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from incipoly import compare
+    >>> cells = compare.grid([3], [4 / 3], optimizers=["adamw"], lr=1e-2, steps=20)
+    >>> print(compare.format_table(compare.compare(cells, seeds=4, progress=False)))  # doctest: +ELLIPSIS
+       n     m optimizer      l1   sim mean ± SE ...
+    -----...
+       3     4     adamw   1e-03 ...
+    """
     head = (f"{'n':>4} {'m':>5} {'optimizer':>9} {'l1':>7} {'sim mean ± SE':>15} {'n²/4m':>7} "
             f"{'birthday':>8} {'cascade':>8} {'exclus.':>8} {'z(n²/4m)':>8} {'z(bday)':>8} {'z(casc)':>8} "
             f"{'z(excl)':>8} {'sd sim/excl':>11} {'winner':>6} {'in band':>7}")

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 
 from ._validate import MAX_INSTANCES, MAX_STEPS, WrongTypeError, check_choice, check_int, check_real
 
+#: Accepted values of :class:`Config` ``optimizer``.
 OPTIMIZERS = ("adamw", "sgd", "gd-prox")
+#: Accepted values of ``noise`` (hidden-layer noise law).
 NOISES = ("none", "bernoulli", "gaussian", "uniform", "laplace")
+#: Accepted values of ``init``.
 INITS = ("normal", "xavier")
+#: Accepted values of ``dtype``.
 DTYPES = ("float32", "float64")
+#: Accepted values of ``inputs``.
 INPUTS = ("one-hot", "sparse")
+#: Accepted values of ``correlation`` (sparse inputs only).
 CORRELATIONS = ("none", "correlated", "anticorrelated")
+#: Accepted values of ``noise_scope``.
 NOISE_SCOPES = ("step", "example")
 
 #: Fields of the sparse / untied / bias model family and their defaults (today's one-hot model).
@@ -111,6 +118,23 @@ class Config:
 
     The L1 term acts on the encoder ``W`` only; weight decay acts on every parameter
     (``W``, ``D``, ``b``), as ``torch.optim.AdamW([W, D, b], weight_decay=wd)`` does.
+
+    Raises
+    ------
+    ValueError
+        For a field out of range or not among its choices (the message names field, value and
+        the accepted range); :class:`~incipoly.errors.WrongTypeError` for a field of the wrong type.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, l1=1e-2)
+    >>> cfg
+    Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw', l1=0.01)
+    >>> cfg.replace(noise="bernoulli", noise_std=0.1).noise_std
+    0.1
+    >>> ip.Config.from_json(cfg.to_json()) == cfg
+    True
     """
 
     n_features: int = 64

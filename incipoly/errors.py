@@ -10,7 +10,17 @@ from pathlib import Path
 
 
 class WrongTypeError(TypeError, ValueError):
-    """An argument of the wrong type (also a ``ValueError`` for backward compatibility)."""
+    """An argument of the wrong type (also a ``ValueError`` for backward compatibility).
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> try:
+    ...     ip.Config(n_features="8")
+    ... except ip.WrongTypeError as err:
+    ...     print(type(err).__name__, isinstance(err, ValueError))
+    WrongTypeError True
+    """
 
 
 class DivergenceError(FloatingPointError):
@@ -20,6 +30,16 @@ class DivergenceError(FloatingPointError):
     ----------
     failures : list of dict
         Set by :func:`incipoly.sweep` only: the diverged chunks (config index, seeds, message).
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, optimizer="sgd", lr=1e6)
+    >>> try:
+    ...     ip.train(cfg, seeds=2, progress=False)
+    ... except ip.DivergenceError as err:
+    ...     print("diverged")
+    diverged
     """
 
     failures: list[dict]
@@ -34,6 +54,22 @@ class StoreError(ValueError):
         The offending file.
     field : str
         What is wrong in it (an array name, ``"format"``, ``"config"``, ``"seeds"`` …).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The offending file.
+    field : str
+        What is wrong in it.
+    problem : str
+        The explanation, appended to the message.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> err = ip.StoreError("run/arrays.npz", "W", "shape (2, 3) but config.json says (2, 3, 4)")
+    >>> err.field, str(err)
+    ('W', 'run/arrays.npz: W: shape (2, 3) but config.json says (2, 3, 4)')
     """
 
     def __init__(self, path, field, problem):
@@ -43,7 +79,21 @@ class StoreError(ValueError):
 
 class FileProblem(Exception):
     """A file named on the command line exists but cannot be used as what it should be (a run
-    directory or sweep store that fails to load): the console script exits with status 1."""
+    directory or sweep store that fails to load): the console script exits with status 1.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from incipoly.cli.sweep import open_store
+    >>> from incipoly.errors import FileProblem
+    >>> Path("not-a-store").mkdir()
+    >>> _ = Path("not-a-store/sweep.json").write_text("{")
+    >>> try:
+    ...     open_store("not-a-store", "--store")
+    ... except FileProblem as err:
+    ...     print(str(err)[:40])
+    --store not-a-store is not a readable sw
+    """
 
 
 __all__ = ["WrongTypeError", "DivergenceError", "StoreError", "FileProblem"]

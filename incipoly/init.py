@@ -26,6 +26,20 @@ def normalize_seeds(seeds) -> np.ndarray:
     ValueError
         For ``k < 1``, more than ``2³¹ − 1`` seeds, an empty list, negative, too large or
         repeated seeds.
+
+    Parameters
+    ----------
+    seeds : int or sequence of int
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Examples
+    --------
+    >>> from incipoly.init import normalize_seeds
+    >>> normalize_seeds(3).tolist(), normalize_seeds([7, 2]).tolist()
+    ([0, 1, 2], [7, 2])
     """
     accepted = (f"an integer count in [1, {MAX_INSTANCES}] or a non-empty list of distinct "
                 f"integers in [0, {MAX_SEED}]")
@@ -53,14 +67,53 @@ def normalize_seeds(seeds) -> np.ndarray:
 
 
 def check_config(config) -> Config:
-    """``config`` if it is a :class:`~incipoly.Config`, else :class:`WrongTypeError`."""
+    """``config`` if it is a :class:`~incipoly.Config`, else :class:`WrongTypeError`.
+
+    Parameters
+    ----------
+    config : object
+
+    Returns
+    -------
+    Config
+        ``config`` itself.
+
+    Raises
+    ------
+    WrongTypeError
+        If ``config`` is not a Config.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.init import check_config
+    >>> check_config(ip.Config(n_features=3, n_hidden=4, steps=20)).n_hidden
+    4
+    """
     if not isinstance(config, Config):
         raise WrongTypeError(f"config must be an incipoly.Config; got {type(config).__name__}")
     return config
 
 
 def init_std(config: Config) -> float:
-    """Standard deviation of the initial weights: ``√(1/m)`` (normal) or ``√(2/(n+m))`` (xavier)."""
+    """Standard deviation of the initial weights: ``√(1/m)`` (normal) or ``√(2/(n+m))`` (xavier).
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.init import init_std
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20)
+    >>> init_std(cfg), round(init_std(cfg.replace(init="xavier")), 4)
+    (0.5, 0.5345)
+    """
     check_config(config)
     if config.init == "xavier":
         return float(np.sqrt(2.0 / (config.n_features + config.n_hidden)))
@@ -73,7 +126,30 @@ def _children(seed: int):
 
 
 def initial_weights(config: Config, seeds) -> np.ndarray:
-    """``W0`` of shape ``(len(seeds), n, m)`` in ``config.dtype``, drawn in float64 then rounded."""
+    """``W0`` of shape ``(len(seeds), n, m)`` in ``config.dtype``, drawn in float64 then rounded.
+
+    Parameters
+    ----------
+    config : Config
+    seeds : int or sequence of int
+        As in :func:`normalize_seeds`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(seeds), n, m)``, the ``W0`` that :func:`incipoly.train` starts from.
+
+    Examples
+    --------
+    >>> import numpy as np, incipoly as ip
+    >>> from incipoly.init import initial_weights
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20)
+    >>> W0 = initial_weights(cfg, [0])
+    >>> W0.shape, W0.dtype
+    ((1, 3, 4), dtype('float32'))
+    >>> np.array_equal(W0, ip.train(cfg, seeds=[0], progress=False).W0)
+    True
+    """
     check_config(config)
     seeds = normalize_seeds(seeds)
     shape = (config.n_features, config.n_hidden)
@@ -85,7 +161,26 @@ def initial_weights(config: Config, seeds) -> np.ndarray:
 
 
 def initial_decoder(config: Config, seeds) -> np.ndarray:
-    """Untied decoder ``D0`` (instances, n, m): the same generator as ``W0``, drawn after it."""
+    """Untied decoder ``D0`` (instances, n, m): the same generator as ``W0``, drawn after it.
+
+    Parameters
+    ----------
+    config : Config
+    seeds : int or sequence of int
+        As in :func:`normalize_seeds`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(seeds), n, m)`` in ``config.dtype``.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.init import initial_decoder
+    >>> initial_decoder(ip.Config(n_features=3, n_hidden=4, steps=20, tied=False), 2).shape
+    (2, 3, 4)
+    """
     seeds = normalize_seeds(seeds)
     shape = (config.n_features, config.n_hidden)
     std = init_std(config)
@@ -98,13 +193,45 @@ def initial_decoder(config: Config, seeds) -> np.ndarray:
 
 
 def input_keys(seeds) -> np.ndarray:
-    """One ``uint64`` key per seed for the counter-based sparse input batches."""
+    """One ``uint64`` key per seed for the counter-based sparse input batches.
+
+    Parameters
+    ----------
+    seeds : int or sequence of int
+        As in :func:`normalize_seeds`.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+
+    Examples
+    --------
+    >>> from incipoly.init import input_keys
+    >>> input_keys([0, 1]).tolist()
+    [16452687389592421897, 1275975541612323131]
+    """
     seeds = normalize_seeds(seeds)
     return np.array([_children(s)[2].generate_state(1, np.uint64)[0] for s in seeds], dtype=np.uint64)
 
 
 def noise_keys(seeds) -> np.ndarray:
-    """One ``uint64`` noise key per seed."""
+    """One ``uint64`` noise key per seed.
+
+    Parameters
+    ----------
+    seeds : int or sequence of int
+        As in :func:`normalize_seeds`.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+
+    Examples
+    --------
+    >>> from incipoly.init import noise_keys
+    >>> noise_keys([0, 1]).tolist()
+    [4881901421217228719, 4042681867674859579]
+    """
     seeds = normalize_seeds(seeds)
     return np.array([_children(s)[1].generate_state(1, np.uint64)[0] for s in seeds], dtype=np.uint64)
 
@@ -121,6 +248,25 @@ def check_initial_weights(W0, config: Config, n_instances: int) -> np.ndarray:
     ValueError
         If its shape is wrong, it holds NaN or inf, or a value overflows ``config.dtype``
         (a float64 ``W0`` beyond float32's range for a float32 config).
+
+    Parameters
+    ----------
+    W0 : array_like
+        ``(n_instances, n, m)`` or ``(n, m)``.
+    config : Config
+    n_instances : int
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np, incipoly as ip
+    >>> from incipoly.init import check_initial_weights
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20)
+    >>> check_initial_weights(np.ones((3, 4)), cfg, 2).shape
+    (2, 3, 4)
     """
     arr = check_real_array("W0", W0)
     expected = (n_instances, config.n_features, config.n_hidden)

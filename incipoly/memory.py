@@ -22,10 +22,29 @@ def memory_estimate(config: Config, instances: int, records: int, keep_weights: 
     entries); the other families a batch of ``B`` inputs, hidden vectors, residuals and noise,
     the decoder's transpose and three gradients (``2Bn + 2Bm + 4nm + n`` entries, ``B`` the batch).
 
+    Parameters
+    ----------
+    config : Config
+    instances : int
+        Seeds trained at once.
+    records : int
+        History points (:func:`incipoly.training.record_steps`).
+    keep_weights : bool
+        Weights kept at every record.
+    backend : {"cpu", "cuda"}
+        One scratch buffer on CUDA, one per thread on the CPU.
+
     Returns
     -------
     dict
         ``{"weights", "moments", "history", "scratch", "total"}`` in bytes (Python ints).
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.memory import memory_estimate
+    >>> memory_estimate(ip.Config(n_features=3, n_hidden=4, steps=20), instances=1, records=32)
+    {'weights': 192, 'moments': 96, 'history': 3328, 'scratch': 160, 'total': 3776}
     """
     keep_weights = renamed_argument("memory_estimate", "snapshots", "keep_weights", snapshots,
                                     keep_weights)
@@ -57,7 +76,18 @@ def _thread_count():
 
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation (``MemAvailable`` in /proc/meminfo, else
-    ``os.sysconf``'s available pages); ``None`` when the platform tells neither."""
+    ``os.sysconf``'s available pages); ``None`` when the platform tells neither.
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> from incipoly.memory import available_memory
+    >>> available_memory() > 2 ** 20
+    True
+    """
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -72,7 +102,28 @@ def available_memory() -> int | None:
 
 
 def check_memory(estimate: dict, available: int | None = None):
-    """MemoryError naming the sizes if ``estimate["total"]`` exceeds the available memory."""
+    """MemoryError naming the sizes if ``estimate["total"]`` exceeds the available memory.
+
+    Parameters
+    ----------
+    estimate : dict
+        From :func:`memory_estimate`.
+    available : int, optional
+        Bytes available; default :func:`available_memory` (no check when that is None).
+
+    Raises
+    ------
+    MemoryError
+        If the run would not fit.
+
+    Examples
+    --------
+    >>> from incipoly.memory import check_memory
+    >>> check_memory({"weights": 2 ** 30, "total": 2 ** 30}, available=2 ** 20)
+    Traceback (most recent call last):
+    ...
+    MemoryError: this run needs about 1 GiB (weights 1 GiB) but the machine has 0.000977 GiB ...
+    """
     available = available_memory() if available is None else available
     if available is None or estimate["total"] <= available:
         return

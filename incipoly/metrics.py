@@ -33,7 +33,32 @@ def _check_band(band):
 def polysemantic_neurons(W, band=POLYSEMANTIC_BAND):
     """Number of neurons where more than one feature has ``|W_ik| ∈ [low, high]`` (the paper's count).
 
-    Returns an int array, one count per instance.
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+    band : (float, float)
+        ``(low, high)``, default the paper's :data:`~incipoly.config.POLYSEMANTIC_BAND` (0.8, 1.2).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One count per instance (a scalar for 2-D ``W``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims, or a bad band.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> int(metrics.polysemantic_neurons(W))   # features 0 and 1 share neuron 0
+    1
+    >>> metrics.polysemantic_neurons(np.stack([W, np.eye(3, 2)])).tolist()
+    [1, 0]
     """
     arr, single = _batch(W)
     lo, hi = _check_band(band)
@@ -43,7 +68,32 @@ def polysemantic_neurons(W, band=POLYSEMANTIC_BAND):
 
 
 def polysemantic_neurons_above(W, threshold=0.5):
-    """Number of neurons where more than one feature has ``|W_ik| > threshold``."""
+    """Number of neurons where more than one feature has ``|W_ik| > threshold``.
+
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+    threshold : float
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One count per instance (a scalar for 2-D ``W``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> int(metrics.polysemantic_neurons_above(W, threshold=0.05))
+    2
+    """
     _validate.check_real("threshold", threshold)
     arr, single = _batch(W)
     return _out(((np.abs(arr) > threshold).sum(axis=1) > 1).sum(axis=1), single)
@@ -54,6 +104,14 @@ class Assignment(NamedTuple):
 
     neuron, sign : (instances, n) — the neuron with the largest ``|W_ik|`` and the sign there.
     carried : (instances, n, m) int8 — ``sign(W_ik)`` where ``|W_ik|`` is in the band, else 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> metrics.assignments(W)
+    Assignment(3 (feature, neuron) pairs in band; neuron=[0, 0, 1], sign=[1, 1, -1])
     """
     neuron: np.ndarray
     sign: np.ndarray
@@ -66,7 +124,33 @@ class Assignment(NamedTuple):
 
 
 def assignments(W, band=POLYSEMANTIC_BAND) -> Assignment:
-    """Each feature's strongest neuron with its sign, and every (feature, neuron) pair in the band."""
+    """Each feature's strongest neuron with its sign, and every (feature, neuron) pair in the band.
+
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+    band : (float, float)
+        As in :func:`polysemantic_neurons`.
+
+    Returns
+    -------
+    Assignment
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims, or a bad band.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> a = metrics.assignments(W)
+    >>> a.neuron.tolist(), a.sign.tolist()
+    ([0, 0, 1], [1, 1, -1])
+    """
     arr, single = _batch(W)
     lo, hi = _check_band(band)
     neuron = np.abs(arr).argmax(axis=2)
@@ -92,6 +176,13 @@ class Collisions(NamedTuple):
     mixed_neurons : (instances,) array
         Neurons that are the argmax of features of both signs
         (the birthday-with-signs count of :func:`incipoly.analytic.expected_polysemantic`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> metrics.initial_collisions(np.array([[0.5, 0.1], [0.4, -0.2], [0.1, -0.3]]))
+    Collisions(argmax neurons 3; pairs=1, same_sign_pairs=1, mixed_neurons=0)
     """
     neuron: np.ndarray
     sign: np.ndarray
@@ -107,7 +198,31 @@ class Collisions(NamedTuple):
 
 
 def initial_collisions(W0) -> Collisions:
-    """Argmax neuron of each feature at initialisation and how the features collide there."""
+    """Argmax neuron of each feature at initialisation and how the features collide there.
+
+    Parameters
+    ----------
+    W0 : array_like, (n, m) or (instances, n, m)
+        Initial weights.
+
+    Returns
+    -------
+    Collisions
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W0 = np.array([[0.5, 0.1], [0.4, -0.2], [0.1, -0.3]])
+    >>> c = metrics.initial_collisions(W0)   # features 0 and 1 both start on neuron 0, same sign
+    >>> c.neuron.tolist(), int(c.same_sign_pairs), int(c.mixed_neurons)
+    ([0, 0, 1], 1, 0)
+    """
     arr, single = _batch(W0, "W0")
     S, n, m = arr.shape
     neuron = np.abs(arr).argmax(axis=2)
@@ -126,7 +241,32 @@ def initial_collisions(W0) -> Collisions:
 
 
 def winner_rank(W0, W):
-    """Rank of each feature's final argmax neuron in its initial ``|W0_i·|`` order (0 = initial argmax)."""
+    """Rank of each feature's final argmax neuron in its initial ``|W0_i·|`` order (0 = initial argmax).
+
+    Parameters
+    ----------
+    W0, W : array_like, (n, m) or (instances, n, m)
+        Initial and trained weights, of one shape.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        (instances, n); (n,) for 2-D input.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims, or ``W0``, ``W`` of two shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> W0 = np.array([[0.5, 0.1], [0.4, -0.2], [0.1, -0.3]])
+    >>> metrics.winner_rank(W0, W).tolist()   # every feature ends on its initial argmax
+    [0, 0, 0]
+    """
     a0, single = _batch(W0, "W0")
     a1, _ = _batch(W, "W")
     if a0.shape != a1.shape:
@@ -139,7 +279,29 @@ def winner_rank(W0, W):
 def start_end_correlation(W0, W):
     """Pearson correlation between each feature's initial row ``W0_i`` and final row ``W_i``.
 
-    Returns (instances, n); rows with zero variance give NaN.
+    Parameters
+    ----------
+    W0, W : array_like, (n, m) or (instances, n, m)
+        Initial and trained weights, of one shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        (instances, n), (n,) for 2-D input; rows with zero variance give NaN.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims, or ``W0``, ``W`` of two shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> W0 = np.array([[0.5, 0.1], [0.4, -0.2], [0.1, -0.3]])
+    >>> metrics.start_end_correlation(W0, W)
+    array([1., 1., 1.])
     """
     a0, single = _batch(W0, "W0")
     a1, _ = _batch(W, "W")
@@ -157,6 +319,30 @@ def feature_norms(W):
 
     ``‖W_i‖₂`` is computed as ``s·‖W_i/s‖₂`` with ``s = max_k |W_ik|``, so it does not overflow
     while the norm itself fits a float; ``‖W_i‖₄⁴`` is ``inf`` where it does not fit.
+
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+
+    Returns
+    -------
+    l2, l4 : numpy.ndarray
+        ``‖W_i‖₂`` and ``‖W_i‖₄⁴``, (instances, n) float64; (n,) for 2-D input.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> l2, l4 = metrics.feature_norms(W)
+    >>> l2, l4
+    (array([1.    , 0.9055, 1.    ]), array([1.    , 0.6562, 1.    ]))
     """
     arr, single = _batch(W)
     a = arr.astype(np.float64)
@@ -173,6 +359,27 @@ def mean_se(x, axis=None):
 
     The standard error is NaN where fewer than two values are averaged. ``x`` must be a
     non-empty, finite real array (ValueError / TypeError naming ``x`` otherwise).
+
+    Parameters
+    ----------
+    x : array_like
+    axis : int, optional
+
+    Returns
+    -------
+    mean, se : numpy.ndarray or float
+
+    Raises
+    ------
+    ValueError, TypeError
+        For ``x`` not a finite, non-empty real array, or ``axis`` out of range.
+
+    Examples
+    --------
+    >>> from incipoly import metrics
+    >>> mean, se = metrics.mean_se([1.0, 2.0, 3.0, 4.0])
+    >>> float(mean), round(float(se), 4)
+    (2.5, 0.6455)
     """
     arr = _validate.check_real_array("x", x).astype(np.float64)
     if axis is not None:

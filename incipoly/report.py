@@ -20,7 +20,22 @@ ESSENTIALS = ("n_features", "n_hidden", "steps", "optimizer", "lr", "l1", "noise
 
 
 def format_seeds(seeds) -> str:
-    """``"8 (0-7)"`` for a contiguous range, else the count and the first ten seeds."""
+    """``"8 (0-7)"`` for a contiguous range, else the count and the first ten seeds.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from incipoly.report import format_seeds
+    >>> format_seeds(range(8)), format_seeds([3, 1])
+    ('8 (0-7)', '2 (3,1)')
+    """
     seeds = [int(s) for s in seeds]
     if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{len(seeds)} ({seeds[0]}-{seeds[-1]})"
@@ -51,10 +66,23 @@ def training_health(run) -> dict:
     :data:`HEALTHY_IN_BAND` of the features are in the band or any feature is dead, with what to
     change; sparse models (superposition: features need not reach the band) get none.
 
+    Parameters
+    ----------
+    run : Run
+
     Returns
     -------
     dict
         ``in_band`` (float), ``dead`` (float), ``warnings`` (list of str, each ``"warning: …"``).
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly import report
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> health = report.training_health(run)     # 20 steps: far from finished
+    >>> round(health["in_band"], 3), health["warnings"][0][:29]
+    (0.167, 'warning: only 17% of features')
     """
     W = np.abs(np.asarray(run.W, np.float64))
     peak = W.max(axis=2)
@@ -78,7 +106,24 @@ def training_health(run) -> dict:
 
 
 def describe(run) -> str:
-    """One line: config essentials, seeds, weight shape and dtype, mean polysemantic count."""
+    """One line: config essentials, seeds, weight shape and dtype, mean polysemantic count.
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly import report
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> report.describe(run)  # doctest: +ELLIPSIS
+    'Run(n_features=3, n_hidden=4, steps=20, optimizer=adamw, lr=0.01, ...; seeds 2 (0,1); W (2, 3, 4) ...'
+    """
     cfg = run.config.to_dict()
     fields = ", ".join(f"{k}={cfg[k]}" for k in ESSENTIALS if k in cfg)
     return (f"Run({fields}; seeds {format_seeds(run.seeds)}; W {tuple(run.W.shape)} "
@@ -86,7 +131,24 @@ def describe(run) -> str:
 
 
 def describe_html(run) -> str:
-    """The same facts as :func:`describe` as a small HTML table (for notebooks)."""
+    """The same facts as :func:`describe` as a small HTML table (for notebooks).
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly import report
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> report.describe_html(run)[:35]
+    '<table><caption>incipoly Run</capti'
+    """
     cfg = run.config.to_dict()
     rows = [(k, cfg[k]) for k in ESSENTIALS if k in cfg]
     rows += [("seeds", format_seeds(run.seeds)), ("W", f"{tuple(run.W.shape)} {run.W.dtype}"),
@@ -103,7 +165,25 @@ def neuron_order(W, band=POLYSEMANTIC_BAND):
 
     Neurons: polysemantic ones first (most features in the band first), then those carrying one
     feature, then the rest by their largest ``|W|``. Features: by the position of their
-    strongest neuron in that order. Returns ``(feature_order, neuron_order, n_polysemantic)``.
+    strongest neuron in that order.
+
+    Parameters
+    ----------
+    W : array_like, (n, m)
+    band : (float, float)
+
+    Returns
+    -------
+    feature_order, neuron_order : numpy.ndarray of int
+    n_polysemantic : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly.report import neuron_order
+    >>> features, neurons, k = neuron_order(np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]]))
+    >>> features.tolist(), neurons.tolist(), k
+    ([0, 1, 2], [0, 1], 1)
     """
     from . import metrics
     carried = metrics.assignments(W, band).carried != 0
@@ -130,6 +210,15 @@ def run_figure(run, path=None, instance=0):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly import report
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> fig = report.run_figure(run, "run.png")
+    >>> len(fig.axes)
+    4
     """
     from ._validate import check_int
     from .plot import require_matplotlib
@@ -176,7 +265,24 @@ ACTIVE_WEIGHT = 0.1
 
 
 def figure_title(run) -> str:
-    """The run figure's title: shapes, optimizer, λ, steps, seeds and the polysemantic count."""
+    """The run figure's title: shapes, optimizer, λ, steps, seeds and the polysemantic count.
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly import report
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> report.figure_title(run)  # doctest: +ELLIPSIS
+    'n = 3 features, m = 4 neurons: adamw lr = 0.01, λ = 0.001, 20 steps, 2 seeds — ...'
+    """
     from . import metrics
     cfg = run.config
     counts = metrics.polysemantic_neurons(run.W).astype(float)

@@ -37,10 +37,30 @@ def dimensions_per_feature(W, eps=1e-6):
     antipodal pair, 2/5 for a pentagon in a plane, ~0 for a feature that is not represented.
     (The TMS / ARENA ``compute_dimensionality`` with features as rows.)
 
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+    eps : float
+        Floor of ``‖W_i‖`` in ``Ŵ_i``, > 0.
+
     Returns
     -------
     ndarray
         (instances, n) floats in [0, 1].
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims, or ``eps`` not > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> metrics.dimensions_per_feature(W)
+    array([0.5525, 0.4505, 0.9901])
     """
     arr, single = _batch(W)
     _positive("eps", eps)
@@ -57,6 +77,29 @@ def hidden_dimensions_per_feature(W):
     """TMS's "dimensions per feature" of a whole model, ``m / ‖W‖_F²`` (instances,).
 
     ``‖W‖_F² = Σ_i ‖W_i‖²`` counts the represented features when each has norm ≈ 1.
+
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        One value per instance.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> round(float(metrics.hidden_dimensions_per_feature(W)), 4)   # 2 / 2.82
+    0.7092
     """
     arr, single = _batch(W)
     a = arr.astype(np.float64)
@@ -66,7 +109,33 @@ def hidden_dimensions_per_feature(W):
 
 
 def represented_features(W, threshold=REPRESENTED):
-    """Number of features with ``‖W_i‖ > threshold`` (instances,)."""
+    """Number of features with ``‖W_i‖ > threshold`` (instances,).
+
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+    threshold : float
+        > 0, default :data:`REPRESENTED` (0.5).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One count per instance.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For weights not a finite, non-empty real array of 2 or 3 dims, or ``threshold`` not > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> int(metrics.represented_features(W)), int(metrics.represented_features(W, threshold=0.95))
+    (3, 2)
+    """
     arr, single = _batch(W)
     _positive("threshold", threshold)
     a = arr.astype(np.float64)
@@ -80,10 +149,32 @@ def neuron_usage(W, fraction=USE_FRACTION, threshold=REPRESENTED):
     ``|W_ik| ≥ fraction · max_l |W_il|``: a relative criterion, so it does not assume unit norms
     (the paper's band ``|W_ik| ∈ [0.8, 1.2]`` does).
 
+    Parameters
+    ----------
+    W : array_like, (n, m) or (instances, n, m)
+        Weights, row ``W_i`` = feature ``i``; real, finite, non-empty.
+    fraction : float
+        In (0, 1], default :data:`USE_FRACTION` (0.5).
+    threshold : float
+        > 0, default :data:`REPRESENTED` (0.5).
+
     Returns
     -------
     ndarray
         (instances, n, m) int8: ``sign(W_ik)`` where feature ``i`` uses neuron ``k``, else 0.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad weights, or ``fraction`` / ``threshold`` out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> metrics.neuron_usage(W).tolist()
+    [[1, 0], [1, 0], [0, -1]]
     """
     arr, single = _batch(W)
     _positive("fraction", fraction, upper=1.0)
@@ -113,6 +204,14 @@ class Sharing(NamedTuple):
         The split of ``polysemantic`` (:func:`polysemanticity`).
     neuron_class : (instances, m) int8 array
         0 monosemantic or unused, 1 incidental, 2 necessary.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> metrics.polysemanticity(W)
+    Sharing(polysemantic=1, same_sign=1, opposite_sign=0, represented=3, necessary=1, incidental=0)
     """
     polysemantic: np.ndarray
     same_sign: np.ndarray
@@ -129,7 +228,25 @@ class Sharing(NamedTuple):
 
 def necessary_count(represented, n_hidden):
     """Fewest neurons any arrangement must share to host ``R`` features on ``m`` neurons with
-    at most one feature per sign slot: ``min(m, max(0, R − m))`` (theory/README.md)."""
+    at most one feature per sign slot: ``min(m, max(0, R − m))`` (theory/README.md).
+
+    Parameters
+    ----------
+    represented : int or array_like of int
+        ``R``, represented features (:func:`represented_features`).
+    n_hidden : int
+        ``m``.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Examples
+    --------
+    >>> from incipoly import metrics
+    >>> metrics.necessary_count([3, 5, 12], 4).tolist()
+    [0, 1, 4]
+    """
     R = np.asarray(represented, np.int64)
     return np.minimum(n_hidden, np.maximum(0, R - n_hidden))
 
@@ -161,6 +278,21 @@ def polysemanticity(W, *positional, W0=None, fraction=USE_FRACTION, threshold=RE
     Returns
     -------
     Sharing
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad weights, ``W0`` of another shape than ``W``, or more than 3 positional arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import metrics
+    >>> W = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, -1.0]])   # 3 features, 2 neurons
+    >>> W0 = np.array([[0.5, 0.1], [0.4, -0.2], [0.1, -0.3]])
+    >>> s = metrics.polysemanticity(W, W0=W0)    # 3 features on 2 neurons: one neuron must be shared
+    >>> int(s.necessary), int(s.incidental), s.neuron_class.tolist()
+    (1, 0, [2, 0])
     """
     if positional:
         if len(positional) > 3:

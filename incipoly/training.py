@@ -28,12 +28,32 @@ def record_steps(steps: int, record) -> np.ndarray:
     always added (training always runs all ``steps``). There are at most ``steps + 1`` distinct
     steps: a count beyond what log spacing can resolve gives every step.
 
+    Parameters
+    ----------
+    steps : int
+        Training steps, ≥ 0.
+    record : int or sequence of int
+        Number of points (≥ 2), or the explicit steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted, distinct int64 steps, ending at ``steps``.
+
     Raises
     ------
     WrongTypeError
         If ``record`` is neither an integer nor a sequence of integers.
     ValueError
         If the count is below 2 or an explicit step lies outside ``[0, steps]``.
+
+    Examples
+    --------
+    >>> from incipoly.training import record_steps
+    >>> record_steps(100, 5).tolist()
+    [0, 1, 5, 22, 100]
+    >>> record_steps(20, [5, 10]).tolist()
+    [5, 10, 20]
     """
     steps = check_int("steps", steps, 0, MAX_STEPS)
     if isinstance(record, numbers.Integral) and not isinstance(record, (bool, np.bool_)):
@@ -137,6 +157,16 @@ def train(config: Config, seeds=None, W0=None, backend: str = "cpu", record=DEFA
         the message gives both sizes), or an allocation fails inside a kernel.
     ValueError, TypeError
         For a bad argument (the message names it).
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> run = ip.train(cfg, seeds=2, progress=False)
+    >>> run.W0.shape, run.W.shape, run.seeds.tolist()
+    ((2, 3, 4), (2, 3, 4), [0, 1])
+    >>> run.history["loss"].shape[1], int(run.history["step"][-1])
+    (2, 20)
     """
     check_config(config)
     check_choice("backend", backend, BACKENDS)

@@ -111,7 +111,22 @@ def object_page(full: str, obj) -> str:
     options = "   :members:\n" if k in ("class", "exception") else ""
     if k == "data":
         options = "   :no-value:\n" if len(repr(obj)) > 300 else ""
+        if not _has_attr_doc(full):
+            # autodata would show the docstring of the value's type (dict, tuple …), which is
+            # not ours and not valid reST: declare the name with its value only.
+            value = f"   :value: {repr(obj)}\n" if len(repr(obj)) <= 300 else ""
+            return f"{full}\n{'=' * len(full)}\n\n.. py:data:: {full}\n{value}"
     return f"{full}\n{'=' * len(full)}\n\n.. {directive}:: {full}\n{options}"
+
+
+def _has_attr_doc(full: str) -> bool:
+    """Whether ``full`` (module.name) has a ``#:`` comment or docstring where its module assigns it."""
+    from sphinx.pycode import ModuleAnalyzer
+    modname, name = full.rsplit(".", 1)
+    try:
+        return ("", name) in ModuleAnalyzer.for_module(modname).find_attr_docs()
+    except Exception:  # noqa: BLE001   (no source: treat as undocumented)
+        return False
 
 
 def module_page(modname: str, items: list, canonical: dict, documented_here: list) -> str:
@@ -299,15 +314,6 @@ def escape_bars(app, what, name, obj, options, lines) -> None:
                            for k, part in enumerate(parts))
 
 
-def drop_type_docstrings(app, what, name, obj, options, lines) -> None:
-    """A constant without a ``#:`` comment would show its type's docstring (``dict``'s, with
-    reST that fails ``-W``): show nothing instead."""
-    if what in ("data", "attribute") and kind(obj) == "data":
-        own = inspect.getdoc(type(obj)) or ""
-        if own and "\n".join(lines).strip() == own.strip():
-            lines[:] = []
-
-
 # --------------------------------------------------------------------------- wiring
 def generate(app) -> None:
     docs = Path(app.srcdir)
@@ -323,6 +329,5 @@ def generate(app) -> None:
 
 def setup(app):
     app.connect("builder-inited", generate)
-    app.connect("autodoc-process-docstring", drop_type_docstrings)
     app.connect("autodoc-process-docstring", escape_bars)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -93,6 +93,14 @@ def expected_polysemantic(n, m):
     Returns
     -------
     float or ndarray
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> round(float(analytic.expected_polysemantic(8, 64)), 4)
+    0.2087
+    >>> analytic.expected_polysemantic(8, [64, 128])
+    array([0.2087, 0.1068])
     """
     n, m = _integers("n", n, 1), _integers("m", m, 1)
     n, m, _, p1, _ = _occupancy(n, m)
@@ -122,6 +130,12 @@ def polysemantic_variance(n, m):
     Returns
     -------
     float or ndarray
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> round(float(analytic.polysemantic_variance(8, 64)), 4)
+    0.1889
     """
     n, m = _integers("n", n, 1), _integers("m", m, 1)
     n, m, u, p1, pbar = _occupancy(n, m)
@@ -150,6 +164,12 @@ def expected_colliding_pairs(n, m):
     Returns
     -------
     float or ndarray
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> float(analytic.expected_colliding_pairs(8, 64))   # C(8, 2) / 64
+    0.4375
     """
     n, m = _integers("n", n, 1), _integers("m", m, 1)
     with np.errstate(over="ignore"):            # inf beyond the float range (n ≳ 1e154)
@@ -170,6 +190,12 @@ def asymptotic_polysemantic(n, m):
     Returns
     -------
     float or ndarray
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> float(analytic.asymptotic_polysemantic(8, 64))    # 8² / (4·64)
+    0.25
     """
     n, m = _integers("n", n, 1), _integers("m", m, 1)
     with np.errstate(over="ignore"):            # inf beyond the float range (n ≳ 1e154)
@@ -196,6 +222,17 @@ def prediction_interval(mean, var, seeds, z=2.0):
     -------
     Interval
         ``(low, high)``, floats or arrays.
+
+    Raises
+    ------
+    ValueError
+        For ``var < 0``, ``seeds < 1`` or ``z <= 0``.
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.prediction_interval(0.4, 0.36, seeds=100)    # 0.4 ± 2·√(0.36/100)
+    Interval(low=0.28, high=0.52)
     """
     mean_arr = np.asarray(mean, dtype=np.float64) if _is_real_array(mean) else None
     if mean_arr is None or not np.all(np.isfinite(mean_arr)):

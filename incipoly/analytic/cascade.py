@@ -77,6 +77,14 @@ def cascade_assignment(W0):
     ndarray of int64, shape (n,) or (instances, n)
         Neuron index per feature, or ``−1`` when every slot it could take went to a stronger
         feature (possible only if ``n > m`` or its row has zeros). Its sign is ``sign(W0[i, k])``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import analytic
+    >>> W0 = np.array([[0.5, 0.1], [0.4, -0.2], [0.1, -0.3]])
+    >>> analytic.cascade_assignment(W0).tolist()   # feature 1 loses both slots it could take
+    [0, -1, 1]
     """
     arr, single = _batch(W0)
     assigned, _ = _cascade(arr)
@@ -93,6 +101,14 @@ def cascade_polysemantic(W0):
     Returns
     -------
     int or ndarray of int64, one count per instance
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import analytic
+    >>> W0 = np.array([[0.5, 0.1], [-0.4, -0.2], [0.1, -0.3]])
+    >>> int(analytic.cascade_polysemantic(W0))     # neuron 0 keeps +feature 0 and −feature 1
+    1
     """
     arr, single = _batch(W0)
     _, holder = _cascade(arr)
@@ -131,6 +147,12 @@ def expected_cascade_polysemantic(n, m, seeds=1000, init="normal"):
     ValueError
         If ``n·m`` exceeds :data:`MAX_DRAW_ENTRIES` (refused before allocating, with the sizes),
         or for a bad ``n``, ``m``, ``seeds`` or ``init``.
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.expected_cascade_polysemantic(8, 64, seeds=200)  # doctest: +ELLIPSIS
+    Estimate(mean=0.215, se=0.0323...)
     """
     from ..config import Config
     from ..init import initial_weights, normalize_seeds

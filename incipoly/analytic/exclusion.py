@@ -29,7 +29,14 @@ COMPLETENESS_SEED0 = 10 ** 6
 
 class Prediction(NamedTuple):
     """A model's polysemantic count per trained model: ``mean``, ``sd`` (spread across models) and
-    ``mean_se`` (Monte Carlo error of ``mean`` from the measured constants; 0 when exact)."""
+    ``mean_se`` (Monte Carlo error of ``mean`` from the measured constants; 0 when exact).
+
+    Examples
+    --------
+    >>> from incipoly.analytic import Prediction
+    >>> Prediction(mean=1.0, sd=0.5, mean_se=0.01)
+    Prediction(mean=1, sd=0.5, mean_se=0.01)
+    """
     mean: float
     sd: float
     mean_se: float = 0.0
@@ -54,6 +61,17 @@ def exclusion_polysemantic(n, m, complete=1.0):
     -------
     Moments
         ``(mean, var)``: float or array each (a NamedTuple; unpacks as a pair).
+
+    Raises
+    ------
+    ValueError
+        For ``n > m``, ``n``, ``m`` below 1, or ``complete`` outside [0, 1].
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.exclusion_polysemantic(8, 64, complete=0.9)
+    Moments(mean=0.1771875, var=0.16287802734375)
     """
     n_arr, m_arr = _integers("n", n, 1), _integers("m", m, 1)
     c = _real("complete", complete, 0.0)
@@ -75,8 +93,29 @@ def sparsification_completeness(config, seeds=COMPLETENESS_SEEDS):
     """Fraction ``c`` of one-feature models (n = 1, same optimiser, lr, λ, decay, init scale,
     noise and steps as ``config``) whose largest ``|w_k|`` lies in ``[0.8, 1.2]`` at the end.
 
-    Returns an :class:`~incipoly.analytic.results.Estimate` ``(mean=c, se)`` with the binomial
-    standard error (a NamedTuple; unpacks as ``c, se``).
+    Parameters
+    ----------
+    config : Config
+        The setting; its ``n_features`` and ``n_hidden`` set the count, the rest the one-feature runs.
+    seeds : int
+        One-feature models trained to measure ``c``.
+
+    Returns
+    -------
+    Estimate
+        ``(mean=c, se)`` with the binomial standard error (a NamedTuple; unpacks as ``c, se``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``config`` is not a Config, or not the paper's one-hot, tied, bias-free model.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> ip.analytic.sparsification_completeness(cfg, seeds=8)   # 20 steps: few finish
+    Estimate(mean=0.375, se=0.1711632992203644)
     """
     from ..config import Config
     from ..init import init_std
@@ -105,6 +144,24 @@ def predicted_polysemantic(config, seeds=COMPLETENESS_SEEDS) -> Prediction:
 
     ``mean = n(n−1)c²/4m``; ``sd`` from the exclusion variance; ``mean_se = n(n−1)c·se(c)/2m``
     (delta method on the measured ``c``).
+
+    Parameters
+    ----------
+    config : Config
+        The setting; its ``n_features`` and ``n_hidden`` set the count, the rest the one-feature runs.
+    seeds : int
+        One-feature models trained to measure ``c``.
+
+    Returns
+    -------
+    Prediction
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> ip.analytic.predicted_polysemantic(cfg, seeds=8)
+    Prediction(mean=0.05273, sd=0.2235, mean_se=0.04814)
     """
     c, c_se = sparsification_completeness(config, seeds)
     n, m = config.n_features, config.n_hidden

@@ -31,6 +31,12 @@ def noise_kurtosis(noise):
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.noise_kurtosis("bernoulli"), analytic.noise_kurtosis("laplace")
+    (-2.0, 3.0)
     """
     return _KURTOSIS[check_choice("noise", noise, tuple(_KURTOSIS))]
 
@@ -89,6 +95,15 @@ def expected_noisy_loss(W, noise_std, noise):
     Returns
     -------
     float or ndarray, one value per instance
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import analytic
+    >>> W = np.eye(2)            # two monosemantic features: only the noise costs loss
+    >>> # 2·σ² on the diagonal + 2·σ²/2 off it (ReLU keeps half) = 3σ²
+    >>> round(float(analytic.expected_noisy_loss(W, 0.1, "bernoulli")), 6)
+    0.03
     """
     single, G, s, _, target, _, _ = _noise_setup(W, noise_std, noise)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -127,6 +142,14 @@ def kurtosis_loss_term(W, noise_std, noise):
     Returns
     -------
     float or ndarray, one value per instance
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly import analytic
+    >>> W = np.array([[1.0, 0.0], [0.6, 0.8]])
+    >>> float(analytic.kurtosis_loss_term(W, 0.5, "gaussian"))   # Gaussian noise: no basis preference
+    0.0
     """
     single, G, s, quartic, target, kappa, sigma = _noise_setup(W, noise_std, noise)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -10,21 +10,44 @@ from typing import NamedTuple
 
 
 class Estimate(NamedTuple):
-    """A Monte Carlo or sampled estimate: its ``mean`` and that mean's standard error ``se``."""
+    """A Monte Carlo or sampled estimate: its ``mean`` and that mean's standard error ``se``.
+
+    Examples
+    --------
+    >>> from incipoly.analytic import Estimate
+    >>> mean, se = Estimate(mean=0.21, se=0.03)
+    >>> Estimate(0.21, 0.03).se
+    0.03
+    """
 
     mean: float
     se: float
 
 
 class Moments(NamedTuple):
-    """Exact per-seed ``mean`` and variance ``var`` of a count (floats, or arrays that broadcast)."""
+    """Exact per-seed ``mean`` and variance ``var`` of a count (floats, or arrays that broadcast).
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.exclusion_polysemantic(8, 64)
+    Moments(mean=0.21875, var=0.19694010416666666)
+    """
 
     mean: float
     var: float
 
 
 class Interval(NamedTuple):
-    """An interval ``[low, high]`` (floats, or arrays that broadcast)."""
+    """An interval ``[low, high]`` (floats, or arrays that broadcast).
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> low, high = analytic.prediction_interval(0.4, 0.36, seeds=100)
+    >>> round(low, 2), round(high, 2)
+    (0.28, 0.52)
+    """
 
     low: float
     high: float

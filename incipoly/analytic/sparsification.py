@@ -19,6 +19,12 @@ class Sparsification(NamedTuple):
 
     ``w(t) = scale · sign(w0) · max(|w0| − threshold, 0)``; ``m_active`` counts the nonzero entries
     (the expected count ``m·erfc(θ√(m/2))`` for the half-normal profile) and ``l1_norm = ‖w(t)‖₁``.
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.sparsification_trajectory([0.0, 10.0, 100.0], 0.01, m=64)
+    Sparsification(3 times 0 → 100; m_active 64 → 2.134, l1_norm 6.383 → 1.078, threshold 0 → 0.266)
     """
 
     t: np.ndarray
@@ -243,6 +249,18 @@ def sparsification_trajectory(t, l1, *, m=None, w0=None, seed=None):
     Sparsification
         Named tuple ``(t, m_active, l1_norm, scale, threshold)`` with ``scale = A`` and
         ``threshold = λB``; once every coordinate is zero (large λ only) ``scale`` is 0.
+
+    Raises
+    ------
+    ValueError
+        For ``t``, ``l1``, ``m``, ``w0`` or ``seed`` out of range, or not exactly one of ``m``, ``w0``.
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> s = analytic.sparsification_trajectory([0.0, 10.0, 100.0], 0.01, m=64)
+    >>> s.m_active
+    array([64.    , 34.5851,  2.1336])
     """
     sums, _, smooth = _source(m, w0, seed)
     l1 = check_real("l1", l1, high=_MAX_L1)
@@ -291,6 +309,12 @@ def monosemantic_time(l1, *, m=None, w0=None, seed=None, t_max=None):
         The time; ``0.0`` if at most one coordinate is nonzero at ``t = 0``; ``inf`` if not
         reached by ``t_max`` (λ = 0, or the two largest ``|w0|`` tie) or if the whole feature
         dies first.
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> round(analytic.monosemantic_time(0.01, m=64), 1)   # λT ≈ 1.52, against the paper's ≈ 0.875
+    151.5
     """
     sums, last, smooth = _source(m, w0, seed)
     l1 = _real("l1", l1)
@@ -332,6 +356,17 @@ def paper_sparsification(t, l1, m):
     -------
     Sparsification
         With ``scale`` and ``threshold`` set to NaN (the approximation does not model them).
+
+    Raises
+    ------
+    ValueError
+        For ``t < 0``, ``l1 < 0`` or ``m < 1``.
+
+    Examples
+    --------
+    >>> from incipoly import analytic
+    >>> analytic.paper_sparsification([0.0, 100.0], 0.01, 64).m_active   # (1/8 + 1)^-2 at t = 100
+    array([64.    ,  0.7901])
     """
     times = np.asarray(t, dtype=np.float64) if _is_real_array(t) else None
     if times is None or not np.all(np.isfinite(times)) or np.any(times < 0):

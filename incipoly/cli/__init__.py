@@ -36,7 +36,19 @@ COMMANDS = {"train": train, "compare": compare, "reproduce": reproduce, "show": 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one subparser per entry of :data:`COMMANDS`."""
+    """The top-level parser with one subparser per entry of :data:`COMMANDS`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "--n-features", "3", "--n-hidden", "4"])
+    >>> args.command, args.n_features, args.n_hidden
+    ('train', 3, 4)
+    """
     parser = argparse.ArgumentParser(
         prog="incipoly", formatter_class=Formatter, epilog=EXIT_EPILOG,
         description="Incidental polysemanticity toy models (Lecomte et al., arXiv 2312.03096).")
@@ -61,6 +73,23 @@ def main(argv=None) -> int:
     failure (divergence, memory, a corrupt or unreadable file, a disk error, a missing optional
     dependency), 130 for Ctrl-C (with what was kept and the command that resumes). Warnings are
     printed as one ``warning:`` line each.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+
+    Returns
+    -------
+    int
+        0, or :data:`EXIT_USAGE`, :data:`EXIT_FAILURE`, :data:`EXIT_INTERRUPTED`.
+
+    Examples
+    --------
+    >>> from incipoly.cli import main
+    >>> main(["train", "--n-features", "3", "--n-hidden", "4", "--steps", "20", "--lr", "0.01",
+    ...       "--seeds", "2", "--out", "runs", "--no-progress"])  # doctest: +ELLIPSIS
+    config: n_features=3 n_hidden=4 steps=20 optimizer=adamw lr=0.01 ...
+    0
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)

@@ -5,7 +5,22 @@ from .common import add_parser
 
 
 def add(subparsers):
-    """Declare ``incipoly cache``."""
+    """Declare ``incipoly cache``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import cache
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> cache.add(subparsers)
+    >>> list(subparsers.choices)
+    ['cache']
+    """
     p = add_parser(
         subparsers, "cache",
         help="show or clear the on-disk cache of compiled kernels",
@@ -21,7 +36,28 @@ def add(subparsers):
 
 
 def run(args) -> int:
-    """Print the cache's location and size, or clear it and say how many files went."""
+    """Print the cache's location and size, or clear it and say how many files went.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, cache
+    >>> argv = ["cache", "info"]
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> cache.run(args)  # doctest: +ELLIPSIS
+    cache directory ...
+    0
+    """
     from ..kernels.cache import cache_dir, clear_cache, source_key
     root = cache_dir()
     if args.action == "clear":

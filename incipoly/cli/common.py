@@ -46,7 +46,18 @@ TRAIN_DEFAULTS = Config()
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show every flag's default (unless its help states one) and keep descriptions' line breaks."""
+    """Show every flag's default (unless its help states one) and keep descriptions' line breaks.
+
+    Parameters
+    ----------
+    prog : str
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import Formatter
+    >>> p = argparse.ArgumentParser(formatter_class=Formatter); _ = p.add_argument("--k", default=2, help="k")
+    >>> "(default: 2)" in p.format_help()
+    True
+    """
 
     def _get_help_string(self, action):
         text = action.help or ""
@@ -56,7 +67,23 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionH
 
 
 def add_parser(subparsers, name, **kwargs):
-    """A subcommand parser with the shared formatter and the exit-status epilog."""
+    """A subcommand parser with the shared formatter and the exit-status epilog.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+    name : str
+    **kwargs
+        Passed to ``add_parser`` (``help``, ``description`` …).
+    Returns
+    -------
+    argparse.ArgumentParser
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import add_parser
+    >>> add_parser(argparse.ArgumentParser().add_subparsers(), "demo").epilog[:12]
+    'exit status:'
+    """
     return subparsers.add_parser(name, formatter_class=Formatter, epilog=EXIT_EPILOG, **kwargs)
 
 
@@ -68,6 +95,17 @@ def parse_seeds(text: str) -> list[int] | range:
     ------
     ValueError
         If ``text`` is none of these forms or too large (the message names ``seeds``).
+    Parameters
+    ----------
+    text : str
+    Returns
+    -------
+    list of int or range
+    Examples
+    --------
+    >>> from incipoly.cli import parse_seeds
+    >>> parse_seeds("4"), parse_seeds("3,7,9"), parse_seeds("0-99")
+    (range(0, 4), [3, 7, 9], range(0, 100))
     """
     text = text.strip()
     try:
@@ -90,14 +128,35 @@ def parse_seeds(text: str) -> list[int] | range:
 
 
 def add_seeds_argument(parser, default: str = str(DEFAULT_SEEDS)):
-    """Add ``--seeds`` (parsed later by :func:`parse_seeds`, so errors name the field)."""
+    """Add ``--seeds`` (parsed later by :func:`parse_seeds`, so errors name the field).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    default : str
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import add_seeds_argument
+    >>> p = argparse.ArgumentParser(); add_seeds_argument(p); p.parse_args(["--seeds", "0-3"]).seeds
+    '0-3'
+    """
     parser.add_argument("--seeds", default=default,
                         help="a count k (seeds 0..k-1), a comma list like 3,7,9, or a range like "
                              "0-99 (inclusive); one independent model per seed")
 
 
 def add_progress_argument(parser):
-    """Add ``--no-progress``."""
+    """Add ``--no-progress``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import add_progress_argument
+    >>> p = argparse.ArgumentParser(); add_progress_argument(p); p.parse_args(["--no-progress"]).no_progress
+    True
+    """
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
 
 
@@ -154,7 +213,18 @@ CONFIG_FLAGS = {
 
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRAIN_DEFAULTS):
     """Add one flag per :class:`Config` field (``--n-features`` for ``n_features`` …), as listed
-    in :data:`CONFIG_FLAGS`; ``--weight-decay`` defaults to ``None`` (per optimizer)."""
+    in :data:`CONFIG_FLAGS`; ``--weight-decay`` defaults to ``None`` (per optimizer).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    defaults : Config
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import add_config_arguments
+    >>> p = argparse.ArgumentParser(); add_config_arguments(p); p.parse_args(["--n-hidden", "4"]).n_hidden
+    4
+    """
     for title, flags in CONFIG_FLAGS.items():
         group = parser.add_argument_group(title)
         for field, kwargs in flags:
@@ -163,12 +233,39 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: Config = TRA
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Build (and so validate) the :class:`Config` from :func:`add_config_arguments`' flags."""
+    """Build (and so validate) the :class:`Config` from :func:`add_config_arguments`' flags.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    Returns
+    -------
+    Config
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, config_from_args
+    >>> config_from_args(build_parser().parse_args(["train", "--n-features", "3", "--n-hidden", "4"]))
+    Config(n_features=3, n_hidden=4, steps=7500, optimizer='adamw')
+    """
     return Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
 
 
 def fresh_run_dir(root: Path, prefix: str) -> Path:
-    """Create and return a new directory ``root/<prefix>-<timestamp>[-k]`` that did not exist."""
+    """Create and return a new directory ``root/<prefix>-<timestamp>[-k]`` that did not exist.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+    prefix : str
+    Returns
+    -------
+    pathlib.Path
+    Examples
+    --------
+    >>> from pathlib import Path; from incipoly.cli.common import fresh_run_dir
+    >>> fresh_run_dir(Path("runs"), "train") != fresh_run_dir(Path("runs"), "train")   # never reused
+    True
+    """
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for k in range(1, 1000):
@@ -195,6 +292,19 @@ def check_writable_dir(path: Path, flag: str = "--out", given=None) -> Path:
     ------
     ValueError
         Naming ``flag``, the argument and why it cannot be written.
+    Parameters
+    ----------
+    path : pathlib.Path
+    flag : str
+    given : str, optional
+    Returns
+    -------
+    pathlib.Path
+    Examples
+    --------
+    >>> from pathlib import Path; from incipoly.cli import check_writable_dir
+    >>> check_writable_dir(Path("new/out")).as_posix()     # may not exist yet; nothing is created
+    'new/out'
     """
     path = Path(path)
     given = path if given is None else given
@@ -224,6 +334,19 @@ def check_existing(path, flag: str, directory: bool) -> Path:
     ------
     ValueError
         Naming ``flag`` and ``path``: it does not exist, or is not a directory / not a file.
+    Parameters
+    ----------
+    path : path-like
+    flag : str
+    directory : bool
+    Returns
+    -------
+    pathlib.Path
+    Examples
+    --------
+    >>> from incipoly.cli.common import check_existing
+    >>> check_existing(".", "RUN_DIR", directory=True).is_dir()
+    True
     """
     path = Path(path)
     kind = "directory" if directory else "file"
@@ -239,6 +362,20 @@ def resume_command(args, drop=("--resume",), add=()) -> str:
 
     ``args.argv`` is the argument list :func:`incipoly.cli.main` parsed; flags in ``drop`` (and
     their values, for those in ``add`` given as pairs) are removed first so none appears twice.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    drop : sequence of str
+    add : sequence of str
+    Returns
+    -------
+    str
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import resume_command
+    >>> resume_command(argparse.Namespace(argv=["sweep", "grid.toml", "--store", "s"]), add=("--resume",))
+    'incipoly sweep grid.toml --store s --resume'
     """
     argv, skip = [], False
     takes_value = {a for a in add if a.startswith("--")} - {"--resume"}
@@ -255,7 +392,17 @@ def resume_command(args, drop=("--resume",), add=()) -> str:
 
 
 def add_dask_argument(parser):
-    """Add ``--dask ADDRESS|local[:N]`` (train on a Dask cluster; see :func:`dask_client`)."""
+    """Add ``--dask ADDRESS|local[:N]`` (train on a Dask cluster; see :func:`dask_client`).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    Examples
+    --------
+    >>> import argparse; from incipoly.cli.common import add_dask_argument
+    >>> p = argparse.ArgumentParser(); add_dask_argument(p); p.parse_args(["--dask", "local:2"]).dask
+    'local:2'
+    """
     parser.add_argument("--dask", metavar="ADDRESS|local[:N]", default=None,
                         help="train the sweep's chunks on a Dask cluster: a scheduler address "
                              "(tcp://host:8786) or local[:N] = N single-threaded worker processes "
@@ -271,6 +418,18 @@ def dask_client(spec):
     ValueError
         If dask.distributed is not installed (the message says how to install it) or ``spec``
         is neither an address nor ``local[:N]``.
+    Parameters
+    ----------
+    spec : str or None
+    Yields
+    ------
+    dask.distributed.Client or None
+    Examples
+    --------
+    >>> from incipoly.cli.common import dask_client
+    >>> with dask_client(None) as client:
+    ...     print(client)
+    None
     """
     if spec is None:
         yield None

@@ -23,7 +23,22 @@ _PER_OPTIMIZER = {key: ", ".join(f"{opt} {d[key]:g}" for opt, d in OPTIMIZER_DEF
 
 
 def add(subparsers):
-    """Declare ``incipoly compare``."""
+    """Declare ``incipoly compare``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import compare
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> compare.add(subparsers)
+    >>> list(subparsers.choices)
+    ['compare']
+    """
     p = add_parser(
         subparsers, "compare",
         help="train a grid of (n, m) x optimizer x lambda and compare with theory",
@@ -78,7 +93,35 @@ def _announcer(enabled):
 
 def run(args) -> int:
     """Check everything, run the grid through per-cell sweep stores, print the table, write the
-    CSV (and PNG)."""
+    CSV (and PNG).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Raises
+    ------
+    ValueError
+        For a bad flag value or path (:func:`incipoly.cli.main` turns it into exit status 2).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, compare
+    >>> argv = ["compare", "--n", "3", "--ratios", "1.34", "--optimizers", "adamw", "--lr", "0.01",
+    ...         "--steps", "20", "--seeds", "4", "--out", "cmp", "--no-progress"]
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> compare.run(args)  # doctest: +ELLIPSIS
+       n     m optimizer ...
+    saved cmp/compare.csv
+    0
+    """
     from .. import compare as cmp
     if args.plot:
         from ..plot import require_matplotlib

@@ -26,6 +26,20 @@ def parse_widths(text: str) -> list[int]:
     ValueError
         If an entry is not an integer (the message names ``--widths``; the range is checked by
         :func:`incipoly.experiments.reproduce`).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> from incipoly.cli.reproduce import parse_widths
+    >>> parse_widths("256,512,4096")
+    [256, 512, 4096]
     """
     try:
         return [int(part) for part in text.split(",")]
@@ -35,7 +49,23 @@ def parse_widths(text: str) -> list[int]:
 
 
 def experiment_listing(width: int = 92) -> str:
-    """Every experiment with the whole first paragraph of its docstring, wrapped and indented."""
+    """Every experiment with the whole first paragraph of its docstring, wrapped and indented.
+
+    Parameters
+    ----------
+    width : int
+        Line width.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from incipoly.cli.reproduce import experiment_listing
+    >>> experiment_listing().split()[0]
+    'sparsity'
+    """
     lines = []
     for name, fn in EXPERIMENTS.items():
         summary = " ".join((fn.__doc__ or "").split("\n\n")[0].split())
@@ -45,7 +75,22 @@ def experiment_listing(width: int = 92) -> str:
 
 
 def add(subparsers):
-    """Declare ``incipoly reproduce``."""
+    """Declare ``incipoly reproduce``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import reproduce
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> reproduce.add(subparsers)
+    >>> list(subparsers.choices)
+    ['reproduce']
+    """
     p = add_parser(
         subparsers, "reproduce",
         help="reproduce the paper's figures (resumable sweep, CSV data, PNG)",
@@ -74,7 +119,33 @@ def add(subparsers):
 
 
 def run(args) -> int:
-    """Run the experiment(s), one summary line each; the PNG only when matplotlib is installed."""
+    """Run the experiment(s), one summary line each; the PNG only when matplotlib is installed.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Raises
+    ------
+    ValueError
+        For a bad flag value or path (:func:`incipoly.cli.main` turns it into exit status 2).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, reproduce
+    >>> argv = ["reproduce", "correlations", "--out", "figures", "--no-progress"]   # ~7 s
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> reproduce.run(args)  # doctest: +ELLIPSIS
+    correlations [small]: ...
+    0
+    """
     out = Path(args.out) if args.out is not None else Path("runs") / f"reproduce-{args.scale}"
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     widths = None if args.widths is None else parse_widths(args.widths)

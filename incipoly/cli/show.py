@@ -11,7 +11,22 @@ from .train import format_run
 
 
 def add(subparsers):
-    """Declare ``incipoly show``."""
+    """Declare ``incipoly show``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import show
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> show.add(subparsers)
+    >>> list(subparsers.choices)
+    ['show']
+    """
     p = add_parser(
         subparsers, "show",
         help="print a saved run's summary and draw its figure (loss, m′, final weights)",
@@ -30,7 +45,37 @@ def add(subparsers):
 
 def run(args) -> int:
     """Check every argument, then print the table and write the PNG (skipped, with a note,
-    without matplotlib)."""
+    without matplotlib).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Raises
+    ------
+    ValueError
+        For a bad flag value or path (:func:`incipoly.cli.main` turns it into exit status 2).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, show
+    >>> import incipoly as ip
+    >>> _ = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2,
+    ...              progress=False).save("run")
+    >>> argv = ["show", "run", "--png", "run.png"]
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> show.run(args)  # doctest: +ELLIPSIS
+    Run(n_features=3, n_hidden=4, ...
+    saved run.png
+    0
+    """
     from ..stores.run import load
     path = check_existing(args.run_dir, "RUN_DIR", directory=True)
     png = Path(args.png) if args.png is not None else path / "run.png"

@@ -18,7 +18,22 @@ from .common import (
 
 
 def add(subparsers):
-    """Declare ``incipoly sweep``."""
+    """Declare ``incipoly sweep``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import sweep
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> sweep.add(subparsers)
+    >>> list(subparsers.choices)
+    ['sweep']
+    """
     p = add_parser(
         subparsers, "sweep",
         help="train any grid of configs (TOML or JSON file) into a resumable sweep store",
@@ -52,7 +67,33 @@ def add(subparsers):
 
 def open_store(path, flag):
     """The :class:`~incipoly.SweepStore` at ``path``: a missing one is a usage error naming
-    ``flag``, a corrupt one a failure (:class:`FileProblem`)."""
+    ``flag``, a corrupt one a failure (:class:`FileProblem`).
+
+    Parameters
+    ----------
+    path : path-like
+    flag : str
+        Named in the errors.
+
+    Returns
+    -------
+    SweepStore
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is missing or holds no sweep.
+    FileProblem
+        If the sweep there cannot be read.
+
+    Examples
+    --------
+    >>> from incipoly.cli.sweep import open_store
+    >>> open_store("missing", "--store")
+    Traceback (most recent call last):
+    ...
+    ValueError: --store missing does not exist
+    """
     from ..stores.sweep_store import SweepStore
     path = check_existing(path, flag, directory=True)
     try:
@@ -76,7 +117,35 @@ def _kept(store: Path) -> str:
 
 
 def run(args) -> int:
-    """Sweep the grid file (or only summarise ``--summary DIR``); print the table, write the CSV."""
+    """Sweep the grid file (or only summarise ``--summary DIR``); print the table, write the CSV.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Raises
+    ------
+    ValueError
+        For a bad flag value or path (:func:`incipoly.cli.main` turns it into exit status 2).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, sweep
+    >>> _ = open("grid.toml", "w").write("n_features = 3\\nn_hidden = [4, 8]\\nsteps = 20\\nlr = 0.01\\n")
+    >>> argv = ["sweep", "grid.toml", "--store", "sweep", "--seeds", "2", "--no-progress"]
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> sweep.run(args)  # doctest: +ELLIPSIS
+    fixed: n_features=3 steps=20 ...
+    saved sweep/summary.csv
+    0
+    """
     from ..stores.grids import format_summary, read_grid, summary_rows, write_summary_csv
     from ..stores.sweeps import sweep
     if (args.grid is None) == (args.summary is None):

@@ -35,7 +35,28 @@ SUMMARY_ROWS = (
 def format_run(run) -> str:
     """The table printed by ``incipoly train`` and ``show``: config, seeds, means ± SE of
     ``run.summary()``, the fraction of features in the band, and any ``warning:`` lines
-    (:func:`incipoly.report.training_health`)."""
+    (:func:`incipoly.report.training_health`).
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.cli import format_run
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> print(format_run(run))  # doctest: +ELLIPSIS
+    config: n_features=3 n_hidden=4 steps=20 optimizer=adamw lr=0.01 ...
+    seeds: 2 (0,1)
+    ...
+    polysemantic neurons                                0 ±         0
+    ...
+    """
     summary = run.summary()
     cfg = " ".join(f"{k}={v}" for k, v in run.config.to_dict().items())
     width = max(len(label) for label, _ in SUMMARY_ROWS)
@@ -55,7 +76,22 @@ def format_run(run) -> str:
 
 
 def add(subparsers):
-    """Declare ``incipoly train``."""
+    """Declare ``incipoly train``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :func:`incipoly.cli.build_parser`'s ``add_subparsers``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from incipoly.cli import train
+    >>> subparsers = argparse.ArgumentParser().add_subparsers()
+    >>> train.add(subparsers)
+    >>> list(subparsers.choices)
+    ['train']
+    """
     p = add_parser(
         subparsers, "train",
         help="train independent toy models over seeds, print a summary, save the run",
@@ -84,7 +120,29 @@ def add(subparsers):
 
 
 def run(args) -> int:
-    """Train, save, print the table."""
+    """Train, save, print the table.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`incipoly.cli.build_parser`, with ``argv`` (the list parsed).
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Examples
+    --------
+    >>> from incipoly.cli import build_parser, train
+    >>> argv = ["train", "--n-features", "3", "--n-hidden", "4", "--steps", "20", "--lr", "0.01",
+    ...         "--seeds", "2", "--out", "runs", "--no-progress"]
+    >>> args = build_parser().parse_args(argv)
+    >>> args.argv = argv
+    >>> train.run(args)  # doctest: +ELLIPSIS
+    config: n_features=3 n_hidden=4 steps=20 ...
+    0
+    """
     config = config_from_args(args)
     seeds = parse_seeds(args.seeds)
     out = check_writable_dir(Path(args.out) if args.out is not None else Path("runs"))

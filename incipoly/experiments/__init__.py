@@ -49,6 +49,20 @@ def reproduce(name, out, scale="small", resume=False, progress=True, widths=None
     -------
     (Result, list of Path)
         The experiment's data and the files written (CSVs, then the PNG if drawn).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name`` or ``scale``, or ``widths`` for an experiment without them.
+    ImportError
+        With ``plot=True`` and no matplotlib (before any training).
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> result, files = experiments.reproduce("correlations", "figures", progress=False)  # ~7 s
+    >>> result.name, [f.name for f in files]
+    ('correlations', ['heatmap.csv', 'winner_rank.csv', 'correlations.png'])
     """
     from .. import plot as plotting
 

@@ -47,6 +47,16 @@ def sparsity(store, scale="small", resume=False, progress=True, client=None) -> 
     Result
         Table ``trajectory``: ``step``, ``t``, and ``m_active`` / ``l1_norm`` for ``sim``,
         ``exact`` (reduced ODE) and ``paper`` (approximation), one row per recorded step.
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["sparsity"])
+    ['paper', 'small']
+    >>> # about 12 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.sparsity("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'sparsity'
     """
     from .. import analytic
 
@@ -94,6 +104,16 @@ def noise(store, scale="small", resume=False, progress=True, client=None) -> Res
     Result
         Table ``l4``: ``noise``, ``noise_std``, ``kurtosis``, ``step``, and over seeds of the
         feature-mean ``‖W_i‖₄⁴``: ``mean``, ``se``, ``min``, ``max``; one row per setting and step.
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["noise"])
+    ['paper', 'small']
+    >>> # about 12 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.noise("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'noise'
     """
     from .. import analytic
 
@@ -170,6 +190,16 @@ def collisions(store, scale="small", resume=False, progress=True, widths=None,
         ``birthday``, ``cascade_mean``, ``cascade_se``, ``exclusion`` (predicted mean),
         ``exclusion_se`` (its Monte Carlo error), ``exclusion_sd`` (predicted spread per model);
         one row per m.
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["collisions"])
+    ['paper', 'small']
+    >>> # about 55 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.collisions("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'collisions'
     """
     from .. import analytic
 
@@ -216,6 +246,16 @@ def curves(store, scale="small", resume=False, progress=True, widths=None,
         Table ``bands``: ``l1``, ``n``, ``m``, ``seeds``, ``mean``, ``p10``, ``p50``, ``p90``,
         ``n2_over_4m``, ``birthday``, ``exclusion_complete`` (the exclusion law's mean with every
         feature finished, ``c = 1``: ``n(n − 1)/4m``); one row per (λ, m).
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["curves"])
+    ['paper', 'small']
+    >>> # about 63 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.curves("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'curves'
     """
     p = _params("curves", scale, widths)
     n, ms, l1s, S = p["n_features"], np.asarray(p["n_hidden"]), p["l1"], p["seeds"]
@@ -265,6 +305,16 @@ def correlations(store, scale="small", resume=False, progress=True, bins=60,
         Tables ``heatmap`` (``w0_lo``, ``w0_hi``, ``w_lo``, ``w_hi``, ``count``; ``bins²`` rows,
         ``w0`` in units of the init std ``1/√m``) and ``winner_rank`` (``rank``, ``count``,
         ``fraction``; ranks 0 … largest seen).
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["correlations"])
+    ['paper', 'small']
+    >>> # about 7 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.correlations("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'correlations'
     """
     p = _params("correlations", scale)
     n, m, S = p["n_features"], p["n_hidden"], p["seeds"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+#: Scales of every experiment: ``small`` (seconds, the figure's shape) and ``paper`` (its sizes).
 SCALES = ("small", "paper")
 
 #: Hidden-noise settings of the noise experiment: (kind, σ).
@@ -80,6 +81,20 @@ class Result:
         Figure data: table name → columns (1-D arrays of equal length); one CSV per table.
     summary : str
         One line for stdout.
+
+    Parameters
+    ----------
+    name, scale : str
+    params : dict
+    tables : dict
+    summary : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly.experiments import Result
+    >>> Result("curves", "small", {}, {"bands": {"m": np.arange(3)}}, "three widths")
+    Result('curves', scale='small'; tables bands (3 rows); 'three widths')
     """
 
     name: str

@@ -48,6 +48,16 @@ def superposition(store, scale="small", resume=False, progress=True, client=None
         (‖W_i‖ > ½), ``dims_per_feature`` (m/‖W‖_F²), ``polysemantic``, ``necessary``,
         ``incidental``, ``same_sign``, ``opposite_sign``; table ``features``: ``p``, ``seed``,
         ``feature``, ``norm``, ``dimensionality`` (TMS's D_i) for every feature of every run.
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["superposition"])
+    ['paper', 'small']
+    >>> # about 81 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.superposition("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'superposition'
     """
     p = _params("superposition", scale)
     ps = np.asarray(p["p"])
@@ -108,6 +118,16 @@ def cooccurrence(store, scale="small", resume=False, progress=True, client=None)
         ``band`` (paper's count), ``polysemantic``, ``same_sign``, ``opposite_sign``,
         ``incidental``, and ``incidental_share`` (pooled over seeds; NaN without polysemantic
         neurons).
+
+    Examples
+    --------
+    >>> from incipoly import experiments
+    >>> sorted(experiments.SCALE_PARAMS["cooccurrence"])
+    ['paper', 'small']
+    >>> # about 16 s on 2 cores at the small scale, beyond the doctest budget:
+    >>> result = experiments.cooccurrence("store", scale="small")  # doctest: +SKIP
+    >>> result.name  # doctest: +SKIP
+    'cooccurrence'
     """
     from .. import analytic
 

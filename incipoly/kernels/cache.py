@@ -3,9 +3,9 @@
 Numba's ``cache=True`` checks a cached kernel against its *own* file only; functions it inlines
 from other modules are not tracked (numba issue #1833): edit ``noise.py``'s SplitMix64 and a
 kernel of ``cpu.py`` compiled before the edit would still be loaded. Here every compiled kernel
-of this package is cached under ``cache_dir() / key``, with
+of this package is cached under::
 
-``key = sha256(numba version, (name, bytes) of every kernels/*.py)[:16]``,
+    cache_dir() / key,    key = sha256(numba version, (name, bytes) of every kernels/*.py)[:16]
 
 and the key is also the source stamp numba stores in each index, so a kernel is reused only if
 no kernel source (and not the numba version) changed since it was built. Old keys' directories
@@ -33,6 +33,14 @@ def cache_dir() -> Path:
     pathlib.Path
         ``$INCIPOLY_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/incipoly``, else
         ``$XDG_CACHE_HOME/incipoly`` (``~/.cache/incipoly`` when unset). It may not exist yet.
+
+    Examples
+    --------
+    >>> import os, pathlib, incipoly as ip
+    >>> os.environ["INCIPOLY_CACHE_DIR"] = "my-kernel-cache"
+    >>> ip.cache_dir() == pathlib.Path("my-kernel-cache")
+    True
+    >>> del os.environ["INCIPOLY_CACHE_DIR"]
     """
     if os.environ.get("INCIPOLY_CACHE_DIR"):
         return Path(os.environ["INCIPOLY_CACHE_DIR"])
@@ -49,6 +57,14 @@ def clear_cache() -> int:
     -------
     int
         The number of files removed (0 when there is no cache).
+
+    Examples
+    --------
+    >>> import os, incipoly as ip
+    >>> os.environ["INCIPOLY_CACHE_DIR"] = "empty-cache"   # a scratch cache, so nothing is recompiled
+    >>> ip.clear_cache()
+    0
+    >>> del os.environ["INCIPOLY_CACHE_DIR"]
     """
     root = cache_dir()
     if not root.is_dir():
@@ -70,6 +86,18 @@ def source_key(kernels_dir: Path = KERNELS_DIR) -> str:
     -------
     str
         The first 16 hex digits of ``sha256(numba version, (name, bytes) of each file, sorted)``.
+
+    Parameters
+    ----------
+    kernels_dir : pathlib.Path
+        Directory of kernel sources, default ``incipoly/kernels``.
+
+    Examples
+    --------
+    >>> from incipoly.kernels.cache import source_key
+    >>> key = source_key()
+    >>> len(key), key == source_key()     # changes only when a kernel source or numba changes
+    (16, True)
     """
     from importlib.metadata import version
 
@@ -93,6 +121,11 @@ def use_source_keyed_cache() -> None:
     Installs a cache locator, tried before numba's own, that claims the functions whose source
     file lies in ``incipoly/kernels`` and stamps them with :func:`source_key`. Call before any
     ``@njit(cache=True)`` of the package is defined (``kernels/cpu.py`` does); idempotent.
+
+    Examples
+    --------
+    >>> from incipoly.kernels.cache import use_source_keyed_cache
+    >>> use_source_keyed_cache()          # already done on import of the kernels; a no-op again
     """
     from numba.core.caching import CacheImpl, _CacheLocator
 

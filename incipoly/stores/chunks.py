@@ -48,11 +48,33 @@ def train_chunk(st: SweepStore, cfg_index: int, first: int, run_id: str,
     ``progress`` (optional, with ``update(n)``) is advanced in instance-steps while the chunk
     trains, so a long chunk moves the bar as it goes.
 
-    Returns a dict with ``chunk``, ``config`` (index), ``first``, ``steps`` (instance-steps),
+    Parameters
+    ----------
+    st : SweepStore
+    cfg_index, first : int
+        Config index and index of the chunk's first seed.
+    run_id : str
+        The sweep run (claims of the same run from another process are stale).
+    backend : {"cpu", "cuda"}
+    progress : object with ``update(n)``, optional
+
+    Returns
+    -------
+    dict
+        With ``chunk``, ``config`` (index), ``first``, ``steps`` (instance-steps),
     ``shown`` (the instance-steps already given to ``progress``), ``status`` (``"trained"``,
     ``"done"`` — already on disk and verified — ``"busy"`` — another live writer holds it — or
     ``"diverged"``), ``rejected`` (why a bad file was set aside, or ``""``) and ``error`` (the
     :class:`~incipoly.DivergenceError` message, or ``""``).
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.stores.chunks import train_chunk
+    >>> st = ip.sweep([ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)], seeds=2, store="sweep",
+    ...               progress=False)
+    >>> train_chunk(st, 0, 0, "run")["status"]          # on disk and verified already
+    'done'
     """
     status = {"chunk": _chunk_name(cfg_index, first), "config": cfg_index, "first": first,
               "steps": st.chunk_steps(cfg_index, first), "shown": 0, "status": "done",

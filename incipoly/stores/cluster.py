@@ -30,7 +30,25 @@ _ADDRESS = re.compile(r"^(?:[a-z]+://)?[^\s:/]+(?::\d+)?$")
 
 
 def check_client(client):
-    """Raise TypeError unless ``client`` is a :class:`dask.distributed.Client`."""
+    """Raise TypeError unless ``client`` is a :class:`dask.distributed.Client`.
+
+    Parameters
+    ----------
+    client : object
+
+    Raises
+    ------
+    TypeError
+        Naming the type given.
+
+    Examples
+    --------
+    >>> from incipoly.stores.cluster import check_client
+    >>> check_client("tcp://host:8786")
+    Traceback (most recent call last):
+    ...
+    TypeError: client must be a dask.distributed.Client; got str
+    """
     if not isinstance(client, distributed.Client):
         raise TypeError(f"client must be a dask.distributed.Client; got {type(client).__name__}")
 
@@ -55,6 +73,33 @@ def execute(client, st, chunks, run_id, backend):
     """Submit one task per chunk; yield their metadata dicts as they complete.
 
     Tasks still running are cancelled if the caller stops early or a task raises.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+    st : SweepStore
+        Its directory must be visible to the workers at the same path.
+    chunks : iterable of (int, int)
+        ``(cfg_index, first)`` of each chunk.
+    run_id : str
+    backend : {"cpu", "cuda"}
+
+    Yields
+    ------
+    dict
+        :func:`incipoly.stores.chunks.train_chunk`'s metadata, in order of completion.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from dask.distributed import Client
+    >>> from incipoly.stores import cluster
+    >>> client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0")
+    >>> st = ip.sweep([ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)], seeds=2, store="sw",
+    ...               client=client, progress=False)
+    >>> [d["status"] for d in cluster.execute(client, st, st.chunks(), "run", "cpu")]  # all on disk
+    ['done']
+    >>> client.close()
     """
     path = os.path.abspath(st.path)
     futures = [client.submit(_chunk_task, path, c, first, run_id, backend, pure=False,
@@ -70,12 +115,26 @@ def execute(client, st, chunks, run_id, backend):
 def parse_dask(spec: str):
     """``local`` → (None), ``local:N`` → N workers; anything else must be a scheduler address.
 
-    Returns ``("local", n_workers)`` or ``("address", spec)``.
+    Parameters
+    ----------
+    spec : str
+        ``local``, ``local:N`` or a scheduler address such as ``tcp://host:8786``.
+
+    Returns
+    -------
+    tuple
+        ``("local", n_workers)`` or ``("address", spec)``.
 
     Raises
     ------
     ValueError
         Naming ``--dask``, the value and the accepted forms.
+
+    Examples
+    --------
+    >>> from incipoly.stores.cluster import parse_dask
+    >>> parse_dask("local:2"), parse_dask("tcp://10.0.0.5:8786")
+    (('local', 2), ('address', 'tcp://10.0.0.5:8786'))
     """
     match = _LOCAL.match(spec)
     if match:
@@ -95,6 +154,27 @@ def connect(spec: str):
 
     ``local:N`` starts a :class:`~dask.distributed.LocalCluster` of ``N`` worker processes with one
     thread each (so ``N`` ≤ cores never oversubscribes).
+
+    Parameters
+    ----------
+    spec : str
+        As in :func:`parse_dask`.
+
+    Yields
+    ------
+    dask.distributed.Client
+
+    Raises
+    ------
+    ValueError
+        For a bad ``spec`` (:func:`parse_dask`).
+
+    Examples
+    --------
+    >>> from incipoly.stores.cluster import connect
+    >>> with connect("local:1") as client:          # one worker process: a few seconds to start
+    ...     len(client.scheduler_info()["workers"])
+    1
     """
     kind, value = parse_dask(spec)
     if kind == "local":

@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+#: This machine's name, made safe for file names (in temporary-file and claim names).
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 #: A temporary file or claim not touched for this many seconds is stale, whoever wrote it (live
@@ -26,7 +27,23 @@ _TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9-]+)_(?P<pid>\d+)_[0-
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (a zombie — killed, not yet reaped — is dead)."""
+    """Whether process ``pid`` runs on this host (a zombie — killed, not yet reaped — is dead).
+
+    Parameters
+    ----------
+    pid : int
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import os
+    >>> from incipoly.stores.files import pid_alive
+    >>> pid_alive(os.getpid())
+    True
+    """
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -46,6 +63,25 @@ def writer_dead(host: str, pid: int, mtime: float, stale_after: float = STALE_AF
     Dead: its file has not been touched for ``stale_after`` seconds (a live claim is touched
     every :data:`incipoly.stores.claims.HEARTBEAT_S`; this also covers a pid reused by another process),
     or it ran on this host and its pid is gone.
+
+    Parameters
+    ----------
+    host : str
+    pid : int
+    mtime : float
+        When the file was last touched (seconds since the epoch).
+    stale_after : float
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import os, time
+    >>> from incipoly.stores.files import HOST, writer_dead
+    >>> writer_dead(HOST, os.getpid(), time.time()), writer_dead(HOST, os.getpid(), 0.0)
+    (False, True)
     """
     if time.time() - mtime > stale_after:
         return True
@@ -57,6 +93,22 @@ def atomic_write(target: Path, write, text=False):
 
     The temporary file is ``.<name>.<host>_<pid>_<token>.tmp``, so :func:`clean_stale_temps`
     can tell whether its writer is still alive; it is removed if ``write`` fails.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+    write : callable
+        ``write(f)`` writes the content to the open file ``f``.
+    text : bool
+        Open ``f`` in text mode (else binary).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from incipoly.stores.files import atomic_write
+    >>> atomic_write(Path("note.txt"), lambda f: f.write("done"), text=True)
+    >>> Path("note.txt").read_text()
+    'done'
     """
     target = Path(target)
     tmp = target.with_name(f".{target.name}.{HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}.tmp")
@@ -75,7 +127,24 @@ def clean_stale_temps(directory: Path) -> list:
     """Remove the temporary files of :func:`atomic_write` in ``directory`` whose writer is dead.
 
     Files of live writers (this host: their pid exists; other hosts: touched within
-    :data:`STALE_AFTER_S`) are left alone. Returns the removed paths.
+    :data:`STALE_AFTER_S`) are left alone.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+
+    Returns
+    -------
+    list of pathlib.Path
+        The removed paths.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from incipoly.stores.files import clean_stale_temps
+    >>> Path(".a.json.otherhost_1_abc.tmp").touch()
+    >>> clean_stale_temps(Path("."))        # touched just now: its writer may be alive
+    []
     """
     removed = []
     for tmp in Path(directory).glob(".*.tmp"):
@@ -114,6 +183,12 @@ def write_csv(path, table, digits: int = 10) -> Path:
     Returns
     -------
     pathlib.Path
+
+    Examples
+    --------
+    >>> from incipoly.stores.files import write_csv
+    >>> write_csv("t.csv", {"m": [4, 8], "mean": [0.25, 1 / 3]}, digits=3).read_text().split()
+    ['m,mean', '4,0.25', '8,0.333']
     """
     path = Path(path)
     columns = list(table)
@@ -130,7 +205,23 @@ def write_csv(path, table, digits: int = 10) -> Path:
 
 def table_of_rows(rows, columns=None) -> dict:
     """Columns ``{name: [row[name] for row in rows]}`` of a list of dicts (``columns``: the first
-    row's keys by default)."""
+    row's keys by default).
+
+    Parameters
+    ----------
+    rows : list of dict
+    columns : sequence of str, optional
+
+    Returns
+    -------
+    dict of str to list
+
+    Examples
+    --------
+    >>> from incipoly.stores.files import table_of_rows
+    >>> table_of_rows([{"n": 3, "m": 4}, {"n": 3, "m": 8}])
+    {'n': [3, 3], 'm': [4, 8]}
+    """
     columns = list(rows[0]) if columns is None else list(columns)
     return {c: [r[c] for r in rows] for c in columns}
 

@@ -71,7 +71,31 @@ def _values(path, name, value) -> list:
 
 
 def expand_grid(data: dict, path="<grid>") -> list:
-    """Configs of the Cartesian product of ``data``'s lists (scalars fixed), in field order."""
+    """Configs of the Cartesian product of ``data``'s lists (scalars fixed), in field order.
+
+    Parameters
+    ----------
+    data : dict
+        Config field → value or list of values.
+    path : str
+        Named in error messages.
+
+    Returns
+    -------
+    list of Config
+
+    Raises
+    ------
+    ValueError
+        For an unknown field, an empty list or a bad value (naming ``path`` and the field).
+
+    Examples
+    --------
+    >>> from incipoly.stores.grids import expand_grid
+    >>> expand_grid({"n_features": 3, "n_hidden": [4, 8], "steps": 20})  # doctest: +NORMALIZE_WHITESPACE
+    [Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw'),
+     Config(n_features=3, n_hidden=8, steps=20, optimizer='adamw')]
+    """
     unknown = sorted(set(data) - set(CONFIG_FIELDS))
     if unknown:
         raise ValueError(f"grid file {path}: unknown field {unknown[0]!r}; accepted: "
@@ -95,6 +119,21 @@ def read_grid(path) -> list:
     ValueError
         If the file cannot be read or parsed, or a field is unknown, empty or has a bad value;
         the message names the file and the field.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    list of Config
+
+    Examples
+    --------
+    >>> from incipoly.stores import grids
+    >>> _ = open("grid.toml", "w").write("n_features = 3\\nn_hidden = [4, 8]\\nsteps = 20\\nlr = 0.01\\n")
+    >>> [c.n_hidden for c in grids.read_grid("grid.toml")]
+    [4, 8]
     """
     path = Path(path)
     return expand_grid(_parse(path), path)
@@ -102,7 +141,25 @@ def read_grid(path) -> list:
 
 def summary_rows(st) -> list:
     """One row per config of the :class:`~incipoly.SweepStore` ``st``: every Config field,
-    ``seeds`` (finished), and ``<field>_mean`` / ``<field>_se`` of :data:`SUMMARY_FIELDS`."""
+    ``seeds`` (finished), and ``<field>_mean`` / ``<field>_se`` of :data:`SUMMARY_FIELDS`.
+
+    Parameters
+    ----------
+    st : SweepStore
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.stores import grids
+    >>> cfgs = grids.expand_grid({"n_features": 3, "n_hidden": [4, 8], "steps": 20, "lr": 0.01})
+    >>> st = ip.sweep(cfgs, seeds=2, store="sweep-rows", progress=False)
+    >>> [(r["config"], r["n_hidden"], r["seeds"]) for r in grids.summary_rows(st)]
+    [(0, 4, 2), (1, 8, 2)]
+    """
     from ..metrics import mean_se
     rows = []
     for c, cfg in enumerate(st.configs):
@@ -120,7 +177,28 @@ def _pm(mean, se) -> str:
 
 
 def format_summary(rows) -> str:
-    """Fixed-width table: config index, the Config fields that vary, seeds, mean ± SE columns."""
+    """Fixed-width table: config index, the Config fields that vary, seeds, mean ± SE columns.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`summary_rows`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.stores import grids
+    >>> cfgs = grids.expand_grid({"n_features": 3, "n_hidden": [4, 8], "steps": 20, "lr": 0.01})
+    >>> st = ip.sweep(cfgs, seeds=2, store="sweep-table", progress=False)
+    >>> print(grids.format_summary(grids.summary_rows(st)))  # doctest: +ELLIPSIS
+    fixed: n_features=3 steps=20 optimizer=adamw lr=0.01 ...
+    config  n_hidden  seeds  polysemantic ...
+         0         4      2 ...
+    """
     varying = [n for n in CONFIG_FIELDS if len({r[n] for r in rows}) > 1]
     head = ["config", *varying, "seeds", *SUMMARY_FIELDS]
     body = [[str(r["config"]), *(str(r[n]) for n in varying), str(r["seeds"]),
@@ -132,7 +210,26 @@ def format_summary(rows) -> str:
 
 
 def write_summary_csv(rows, path) -> Path:
-    """Write the rows of :func:`summary_rows` to ``path`` atomically (floats to 10 digits)."""
+    """Write the rows of :func:`summary_rows` to ``path`` atomically (floats to 10 digits).
+
+    Parameters
+    ----------
+    rows : list of dict
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.stores import grids
+    >>> cfgs = grids.expand_grid({"n_features": 3, "n_hidden": [4, 8], "steps": 20, "lr": 0.01})
+    >>> st = ip.sweep(cfgs, seeds=2, store="sweep-csv", progress=False)
+    >>> grids.write_summary_csv(grids.summary_rows(st), "summary.csv").name
+    'summary.csv'
+    """
     return write_csv(path, table_of_rows(rows))
 
 

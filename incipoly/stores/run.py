@@ -20,6 +20,7 @@ from ..errors import StoreError
 from ..init import normalize_seeds
 from .files import atomic_write, write_csv
 
+#: Version of the saved-run format (``config.json``'s ``format``); :func:`load` reads only this one.
 FORMAT_VERSION = 1
 #: Arrays a Run holds only for some models (untied decoder, bias); saved when present.
 OPTIONAL_ARRAYS = ("W_dec", "W_dec0", "b")
@@ -37,7 +38,19 @@ def _same_array(a, b) -> bool:
 
 
 def versions() -> dict:
-    """Versions of incipoly, numba and numpy, recorded with every saved result."""
+    """Versions of incipoly, numba and numpy, recorded with every saved result.
+
+    Returns
+    -------
+    dict
+        ``{"incipoly": ..., "numba": ..., "numpy": ...}``, version strings.
+
+    Examples
+    --------
+    >>> from incipoly.stores.run import versions
+    >>> sorted(versions())
+    ['incipoly', 'numba', 'numpy']
+    """
     import numba
 
     from .. import __version__
@@ -51,6 +64,33 @@ class Run:
     Two runs are equal (``==``) when their configs are equal and every array — seeds, ``W0``,
     ``W``, the decoder and bias where present, and each history array — has the same shape,
     dtype and values (NaN equal to NaN). ``info`` (backend, seconds, store) is not compared.
+
+    Parameters
+    ----------
+    config : Config
+        The setting trained.
+    seeds : numpy.ndarray
+        One seed per instance, shape ``(S,)``.
+    W0, W : numpy.ndarray
+        Weights before and after training, ``(S, n, m)``.
+    history : dict of numpy.ndarray
+        Recorded steps and per-step statistics (see :func:`incipoly.train`).
+    info : dict
+        Backend, seconds and, for a sweep's run, the store.
+    W_dec, W_dec0 : numpy.ndarray or None
+        Untied decoder after / before training, ``(S, n, m)``.
+    b : numpy.ndarray or None
+        Decoder bias, ``(S, n)``.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> sorted(run.summary())[:3]
+    ['final_loss', 'init_mixed_neurons', 'init_same_sign_pairs']
+    >>> path = run.save("tiny-run")
+    >>> ip.load(path) == run
+    True
     """
 
     config: Config
@@ -132,6 +172,16 @@ class Run:
 def load(path) -> Run:
     """Read a run written by :meth:`Run.save`, checking every array against ``config.json``.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The directory :meth:`Run.save` wrote.
+
+    Returns
+    -------
+    Run
+        Equal (``==``) to the run that was saved.
+
     Raises
     ------
     FileNotFoundError
@@ -139,6 +189,14 @@ def load(path) -> Run:
     StoreError
         If a file is unreadable or contradicts ``config.json`` (format version, config, seeds,
         array names, shapes, dtypes, non-finite values). The message names the file and the field.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> again = ip.load(run.save("tiny-run"))
+    >>> again.config, again.seeds.tolist()
+    (Config(n_features=3, n_hidden=4, steps=20, optimizer='adamw', lr=0.01), [0, 1])
     """
     path = Path(path)
     if not (path / "config.json").is_file():
@@ -174,6 +232,34 @@ def load(path) -> Run:
 def check_optional(file, arrays: dict, config: Config, instances: int) -> dict:
     """Check the arrays only some models have and return them: ``W_dec``, ``W_dec0`` (untied,
     ``(S, n, m)``) and ``b`` (bias, ``(S, n)``). Each is required exactly when ``config`` has it.
+
+    Parameters
+    ----------
+    file : path-like
+        The file the arrays came from (named in the error).
+    arrays : dict of numpy.ndarray
+        The arrays read from it.
+    config : Config
+    instances : int
+        ``S``.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The optional arrays ``config`` has.
+
+    Raises
+    ------
+    StoreError
+        If one is missing, malformed or present without its parameter.
+
+    Examples
+    --------
+    >>> import numpy as np, incipoly as ip
+    >>> from incipoly.stores.run import check_optional
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, bias=True)
+    >>> list(check_optional("arrays.npz", {"b": np.zeros((2, 3), np.float32)}, cfg, 2))
+    ['b']
     """
     S, n, m = instances, config.n_features, config.n_hidden
     spec: dict[str, tuple[tuple[int, ...], bool]] = {"b": ((S, n), config.bias)}
@@ -227,6 +313,22 @@ def read_npz(file: Path) -> dict:
     ------
     StoreError
         If the file is missing, truncated, empty, not an npz archive or fails its CRC.
+
+    Parameters
+    ----------
+    file : path-like
+
+    Returns
+    -------
+    dict of numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly.stores.run import read_npz
+    >>> np.savez("a.npz", x=np.arange(3))
+    >>> read_npz("a.npz")["x"].tolist()
+    [0, 1, 2]
     """
     try:
         with open(file, "rb") as f:                # ours to close, whatever np.load raises
@@ -247,6 +349,28 @@ def check_array(file, arrays: dict, name: str, shape: tuple, dtype, finite: bool
     ------
     StoreError
         Naming ``file`` and ``name``.
+
+    Parameters
+    ----------
+    file : path-like
+        The file the arrays came from (named in the error).
+    arrays : dict of numpy.ndarray
+        The arrays read from it.
+    name : str
+    shape : tuple of int
+    dtype : dtype or None
+        None accepts any dtype.
+    finite : bool
+        Refuse NaN and infinities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from incipoly.stores.run import check_array
+    >>> check_array("a.npz", {"W": np.zeros(3)}, "W", (4,), None)
+    Traceback (most recent call last):
+    ...
+    incipoly.errors.StoreError: a.npz: W: shape (3,), expected (4,)
     """
     if name not in arrays:
         raise StoreError(file, name, "missing")
@@ -265,6 +389,30 @@ def check_history(file, arrays: dict, config: Config, instances: int, steps=None
     ``history_step`` must rise strictly from ≥ 0 to ``config.steps`` (or equal ``steps`` when
     given); ``loss`` is (R, S), ``l1``, ``l2``, ``l4``, ``active`` are (R, S, n), the optional
     snapshots ``W`` (R, S, n, m); no other ``history_*`` array is accepted.
+
+    Parameters
+    ----------
+    file : path-like
+        The file the arrays came from (named in the error).
+    arrays : dict of numpy.ndarray
+        The arrays read from it.
+    config : Config
+    instances : int
+        ``S``.
+    steps : array of int, optional
+        The steps expected.
+
+    Raises
+    ------
+    StoreError
+        Naming ``file`` and the first bad array.
+
+    Examples
+    --------
+    >>> import numpy as np, incipoly as ip
+    >>> from incipoly.stores.run import check_history
+    >>> run = ip.train(ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2), seeds=2, progress=False)
+    >>> check_history("a.npz", {f"history_{k}": v for k, v in run.history.items()}, run.config, 2)
     """
     check_array(file, arrays, "history_step", np.shape(arrays.get("history_step", ())), np.int64)
     step = arrays["history_step"]

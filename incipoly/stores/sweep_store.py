@@ -39,7 +39,9 @@ from ..training import record_steps
 from . import claims
 from .run import OPTIONAL_ARRAYS, Run, check_array, check_history, check_optional, read_npz
 
+#: The sweep's manifest file (configs, seeds, chunking), created exclusively.
 MANIFEST = "sweep.json"
+#: Append-only event log of the sweep (one JSON object per line).
 LOG = "log.jsonl"
 SWEEP_FORMAT = 1
 #: Seconds between looks at chunks other writers hold.
@@ -56,7 +58,30 @@ def _chunk_name(cfg_index: int, first_seed_index: int) -> str:
 
 
 def chunk_hash(config: Config, seeds, record, active_tol: float, keep_weights: bool) -> str:
-    """SHA-256 of what a chunk holds: config, its seeds, record, active_tol and keep_weights."""
+    """SHA-256 of what a chunk holds: config, its seeds, record, active_tol and keep_weights.
+
+    Parameters
+    ----------
+    config : Config
+    seeds : sequence of int
+    record : int or list of int
+    active_tol : float
+    keep_weights : bool
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> from incipoly.stores.sweep_store import chunk_hash
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20)
+    >>> key = chunk_hash(cfg, [0, 1], 32, 1e-3, False)
+    >>> len(key), key == chunk_hash(cfg, [0, 2], 32, 1e-3, False)
+    (64, False)
+    """
     key = {"config": config.to_dict(), "seeds": [int(s) for s in seeds], "record": record,
            "active_tol": float(active_tol), "keep_weights": bool(keep_weights)}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -71,6 +96,23 @@ class SweepStore:
         If ``path`` holds no ``sweep.json``.
     StoreError
         If ``sweep.json`` is unreadable or malformed.
+
+    Parameters
+    ----------
+    path : path-like
+        A directory written by :func:`incipoly.sweep`.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> _ = ip.sweep([cfg, cfg.replace(n_hidden=8)], seeds=2, store="sweep-st", keep_weights=True,
+    ...              progress=False)
+    >>> st = ip.SweepStore("sweep-st")
+    >>> st
+    SweepStore('sweep-st'; 2 configs × 2 seeds, 2/2 chunks on disk)
+    >>> st.run(1).W.shape
+    (2, 3, 8)
     """
 
     def __init__(self, path):

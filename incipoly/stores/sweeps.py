@@ -120,7 +120,26 @@ def _diverged_error(failures, st) -> DivergenceError:
 def run_chunks(st: SweepStore, run_id: str, execute, progress: bool):
     """Drive ``execute(chunks, bar)`` (an iterable of :func:`train_chunk` statuses) until every chunk
     is done or diverged; chunks held by other live writers are waited for (or taken over once
-    their writer dies). Warns for every chunk set aside; raises DivergenceError at the end."""
+    their writer dies). Warns for every chunk set aside; raises DivergenceError at the end.
+
+    Parameters
+    ----------
+    st : SweepStore
+    run_id : str
+        This sweep run's id (its claims).
+    execute : callable
+        ``execute(chunks, bar)`` → iterable of :func:`~incipoly.stores.chunks.train_chunk` dicts.
+    progress : bool
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> from incipoly.stores.chunks import train_chunk
+    >>> from incipoly.stores.sweeps import run_chunks
+    >>> st = ip.sweep([cfg], seeds=2, store="sweep-chunks", progress=False)
+    >>> run_chunks(st, "run", lambda chunks, bar: (train_chunk(st, *c, "run") for c in chunks), False)
+    """
     from tqdm.auto import tqdm
     todo = [ch for ch in st.chunks() if not st.done(*ch)]
     failures = []
@@ -200,6 +219,16 @@ def sweep(grid, seeds, store, chunk_seeds: int = 8, resume: bool = False, keep_w
     -----
     UserWarning
         For every chunk that failed verification and was set aside to ``chunks/rejected/``.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> st = ip.sweep([cfg, cfg.replace(l1=1e-2)], seeds=4, store="sweep", chunk_seeds=2, progress=False)
+    >>> st.result(1)["polysemantic"].shape             # one count per seed
+    (4,)
+    >>> st = ip.sweep([cfg, cfg.replace(l1=1e-2)], seeds=4, store="sweep", chunk_seeds=2, resume=True,
+    ...               progress=False)                  # everything is on disk: nothing is trained
     """
     meta = _check_arguments(grid, seeds, chunk_seeds, resume, keep_weights, record, progress,
                             backend, active_tol)
@@ -240,6 +269,14 @@ def open_sweep(path) -> SweepStore:
         If ``path`` holds no ``sweep.json``.
     StoreError
         If the manifest is unreadable or malformed.
+
+    Examples
+    --------
+    >>> import incipoly as ip
+    >>> cfg = ip.Config(n_features=3, n_hidden=4, steps=20, lr=1e-2)
+    >>> _ = ip.sweep([cfg], seeds=2, store="sweep-open", progress=False)
+    >>> ip.open_sweep("sweep-open").result(0)["seed"].tolist()
+    [0, 1]
     """
     return SweepStore(path)
 
