@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate
+from ._repr import brief_repr
 from ._validate import unbatch as _out
 from ._validate import weights_batch as _batch
 from .config import POLYSEMANTIC_BAND
@@ -118,7 +119,6 @@ class Assignment(NamedTuple):
     carried: np.ndarray
 
     def __repr__(self) -> str:
-        from ._repr import brief_repr
         return brief_repr(self, ("neuron", "sign"),
                           head=f"{int(np.count_nonzero(self.carried))} (feature, neuron) pairs in band")
 
@@ -191,7 +191,6 @@ class Collisions(NamedTuple):
     mixed_neurons: np.ndarray
 
     def __repr__(self) -> str:
-        from ._repr import brief_repr
         shape = " × ".join(map(str, np.shape(self.neuron)))
         return brief_repr(self, ("pairs", "same_sign_pairs", "mixed_neurons"),
                           head=f"argmax neurons {shape}")

@@ -48,9 +48,9 @@ def _polysemantic_mean(run) -> float:
     return float(np.mean(metrics.polysemantic_neurons(run.W)))
 
 
-#: The band a feature's strongest weight must reach (the paper's), and the share of features that
-#: must reach it before ``incipoly train``/``show`` stop warning.
-BAND, HEALTHY_IN_BAND = POLYSEMANTIC_BAND, 0.9
+#: The share of features whose strongest weight must reach :data:`~incipoly.config.POLYSEMANTIC_BAND`
+#: before ``incipoly train``/``show`` stop warning.
+HEALTHY_IN_BAND = 0.9
 
 #: A feature whose weight row has squared norm below this is dead: its own output
 #: ``ReLU(|W_i|²)`` is below 0.25, so it costs more than 0.56 of the loss's floor of 0.
@@ -61,7 +61,8 @@ def training_health(run) -> dict:
     """How far training got: in-band and dead features, and the ``warning:`` lines to print.
 
     ``in_band`` is the fraction of features (over all seeds) whose strongest weight
-    ``max_k |W_ik|`` lies in :data:`BAND`; ``dead`` is the mean number per seed of features with
+    ``max_k |W_ik|`` lies in :data:`~incipoly.config.POLYSEMANTIC_BAND`; ``dead`` is the mean
+    number per seed of features with
     ``Σ_k W_ik² <`` :data:`DEAD_NORM2`. For one-hot models a warning is given when fewer than
     :data:`HEALTHY_IN_BAND` of the features are in the band or any feature is dead, with what to
     change; sparse models (superposition: features need not reach the band) get none.
@@ -86,7 +87,7 @@ def training_health(run) -> dict:
     """
     W = np.abs(np.asarray(run.W, np.float64))
     peak = W.max(axis=2)
-    in_band = float(((peak >= BAND[0]) & (peak <= BAND[1])).mean())
+    in_band = float(((peak >= POLYSEMANTIC_BAND[0]) & (peak <= POLYSEMANTIC_BAND[1])).mean())
     dead = float(((W ** 2).sum(axis=2) < DEAD_NORM2).sum(axis=1).mean())
     cfg, warnings = run.config, []
     if cfg.inputs == "one-hot":
@@ -99,7 +100,8 @@ def training_health(run) -> dict:
         if in_band < HEALTHY_IN_BAND:
             warnings.append(
                 f"warning: only {in_band:.0%} of features reached the band "
-                f"[{BAND[0]:g}, {BAND[1]:g}] (below {HEALTHY_IN_BAND:.0%}: training has not "
+                f"[{POLYSEMANTIC_BAND[0]:g}, {POLYSEMANTIC_BAND[1]:g}] "
+                f"(below {HEALTHY_IN_BAND:.0%}: training has not "
                 f"finished, the polysemantic count is biased low): raise --steps (now "
                 f"{cfg.steps}){' or lower --lr' if dead > 0 else ' or --lr'} (now {cfg.lr:g})")
     return {"in_band": in_band, "dead": dead, "warnings": warnings}

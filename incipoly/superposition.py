@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._deprecation import warn_renamed
+from ._repr import brief_repr
 from ._validate import unbatch as _out
 from ._validate import weights_batch as _batch
 
@@ -222,7 +223,6 @@ class Sharing(NamedTuple):
     neuron_class: np.ndarray
 
     def __repr__(self) -> str:
-        from ._repr import brief_repr
         return brief_repr(self, self._fields[:-1])
 
 

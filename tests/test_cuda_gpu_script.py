@@ -19,7 +19,7 @@ def test_gpu_script_dry_run(tmp_path):
     try:
         cuda_check.ptxas_path()
     except SystemExit as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f'needs ptxas from numba-cuda[cu12] (pip install "incipoly[cuda]"): {exc}')
     env = {k: v for k, v in os.environ.items() if k != "INCIPOLY_CUDA_DEVICE"}
     proc = subprocess.run(["bash", str(SCRIPT), str(tmp_path), "--dry-run"], capture_output=True,
                           text=True, timeout=600, env=env)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._repr import brief_repr
 from ._checks import _integers, _real, _scalar_or_array
 from .results import Estimate, Moments
 
@@ -42,7 +43,6 @@ class Prediction(NamedTuple):
     mean_se: float = 0.0
 
     def __repr__(self) -> str:
-        from .._repr import brief_repr
         return brief_repr(self)
 
 

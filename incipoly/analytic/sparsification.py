@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .._repr import brief
 from .._validate import check_real
 from ._checks import _is_real_array, _real
 from ._survivors import _check_m, _source
@@ -34,7 +35,6 @@ class Sparsification(NamedTuple):
     threshold: np.ndarray
 
     def __repr__(self) -> str:
-        from .._repr import brief
         t = np.asarray(self.t)
         if t.size == 0:
             return "Sparsification(no times)"
